@@ -1,0 +1,114 @@
+// Command shadowload load-tests the AWS IoT Core Device Shadow service, or the
+// AWS IoT Core emulator it carries, and gates CI on the result.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes. Scripts and CI rely on them.
+const (
+	exitOK      = 0 // the command did what was asked; a run passed its thresholds
+	exitFailed  = 1 // a run finished but a threshold failed
+	exitUsage   = 2 // bad flags, arguments or configuration
+	exitInvalid = 3 // a run could not be trusted: target unreachable, nothing connected, generator behind schedule
+)
+
+// usageError marks an error as the user's to fix: it exits with exitUsage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef returns a usageError with a formatted message.
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// command is one subcommand: its name, a one-line summary for `help`, and the
+// function that parses its flags and does the work.
+type command struct {
+	name    string
+	summary string
+	run     func(env *env, args []string) error
+}
+
+// env is what a subcommand may touch of the outside world, so tests can run
+// commands in-process.
+type env struct {
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+func commands() []command {
+	return []command{
+		{"version", "print the version", runVersion},
+		{"help", "show help for a command", runHelp},
+	}
+}
+
+func main() {
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(dispatch(e, os.Args[1:]))
+}
+
+// dispatch runs the subcommand named by args[0] and maps its error to an exit code.
+func dispatch(e *env, args []string) int {
+	if len(args) == 0 {
+		printUsage(e.stderr)
+		return exitUsage
+	}
+	name := args[0]
+	if name == "-h" || name == "--help" {
+		printUsage(e.stdout)
+		return exitOK
+	}
+	cmd, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(e.stderr, "shadowload: unknown command %q\n\n", name)
+		printUsage(e.stderr)
+		return exitUsage
+	}
+	return exitCode(e, cmd.run(e, args[1:]))
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// exitCode prints err (if any) and picks the exit code for it: usage and
+// configuration errors exit 2, errors that carry their own code use it, and
+// anything else (a command that started but failed) exits 1.
+func exitCode(e *env, err error) int {
+	switch {
+	case err == nil, errors.Is(err, errHelpShown):
+		return exitOK
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(e.stderr, "shadowload: %s\n", msg)
+	}
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// exitCoder is an error that chooses its own exit code.
+type exitCoder interface {
+	error
+	ExitCode() int
+}
