@@ -1,0 +1,172 @@
+package metrics
+
+import (
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+func TestRecordClampsOutOfRangeValuesAndCountsThem(t *testing.T) {
+	s := NewSet()
+	id := s.Latency("update.accepted")
+	c := s.collectorAt(testStart)
+	r := s.NewRecorder()
+	for _, v := range []int64{-5, 0, 500, int64(61 * time.Second), math.MaxInt64, int64(time.Millisecond)} {
+		r.Record(id, v)
+	}
+	rep := c.FinalAt(testStart.Add(time.Second))
+	lr := rep.Latencies["update.accepted"]
+	if lr.BelowRange != 3 || lr.AboveRange != 2 || lr.Count != 6 {
+		t.Fatalf("below, above, count = %d, %d, %d; want 3, 2, 6", lr.BelowRange, lr.AboveRange, lr.Count)
+	}
+	h, err := rep.Histogram("update.accepted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.ValuesAreEquivalent(h.Min(), int64(LowestLatency)) {
+		t.Errorf("min = %d, want equivalent to %d", h.Min(), LowestLatency)
+	}
+	if !h.ValuesAreEquivalent(h.Max(), int64(HighestLatency)) {
+		t.Errorf("max = %d, want equivalent to %d", h.Max(), HighestLatency)
+	}
+}
+
+// TestIntervalsAddUpToFinalUnderConcurrency records from several goroutines
+// while the collector ticks, and checks that nothing is lost or counted
+// twice: interval counts sum to the final counts, and the final histogram
+// equals one built from every value directly.
+func TestIntervalsAddUpToFinalUnderConcurrency(t *testing.T) {
+	const workers, perWorker = 4, 20000
+	s := NewSet()
+	lat := s.Latency("update.accepted")
+	other := s.Latency("delta")
+	sent := s.Counter("update.sent")
+	c := s.collectorAt(testStart)
+
+	value := func(w, i int) int64 { return int64(w*7919+i*104729)%int64(2*time.Second) + int64(time.Microsecond) }
+	var wg sync.WaitGroup
+	for w := range workers {
+		r := s.NewRecorder()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWorker {
+				r.Record(lat, value(w, i))
+				r.Add(sent, 2)
+				if i%10 == 0 {
+					r.Record(other, int64(time.Millisecond))
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	ticks := make(chan int)
+	go func() {
+		n := 0
+		now := testStart
+		for {
+			select {
+			case <-done:
+				ticks <- n
+				return
+			default:
+			}
+			now = now.Add(time.Second)
+			c.Interval(now)
+			n++
+		}
+	}()
+	wg.Wait()
+	close(done)
+	n := <-ticks
+	rep := c.FinalAt(testStart.Add(time.Duration(n+1) * time.Second))
+
+	var sumSent, sumLat, sumOther int64
+	for _, iv := range rep.Intervals {
+		sumSent += iv.Counters["update.sent"]
+		sumLat += iv.Latencies["update.accepted"].Count
+		sumOther += iv.Latencies["delta"].Count
+	}
+	if want := int64(2 * workers * perWorker); sumSent != want || rep.Counters["update.sent"] != want {
+		t.Errorf("update.sent: intervals %d, final %d, want %d", sumSent, rep.Counters["update.sent"], want)
+	}
+	if want := int64(workers * perWorker); sumLat != want || rep.Latencies["update.accepted"].Count != want {
+		t.Errorf("update.accepted: intervals %d, final %d, want %d", sumLat, rep.Latencies["update.accepted"].Count, want)
+	}
+	if want := int64(workers * perWorker / 10); sumOther != want {
+		t.Errorf("delta: intervals %d, want %d", sumOther, want)
+	}
+
+	ref := newHistogram()
+	for w := range workers {
+		for i := range perWorker {
+			if err := ref.RecordValue(value(w, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, err := rep.Histogram("update.accepted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Equals(ref) {
+		t.Errorf("merged histogram differs from the reference: count %d vs %d, p99 %d vs %d",
+			got.TotalCount(), ref.TotalCount(), got.ValueAtQuantile(99), ref.ValueAtQuantile(99))
+	}
+}
+
+func TestIntervalReportsOnlyWhatHappenedSinceTheLastOne(t *testing.T) {
+	s := NewSet()
+	lat := s.Latency("update.accepted")
+	sent := s.Counter("update.sent")
+	c := s.collectorAt(testStart)
+	r := s.NewRecorder()
+
+	r.Record(lat, int64(10*time.Millisecond))
+	r.Add(sent, 3)
+	iv1 := c.Interval(testStart.Add(time.Second))
+	iv2 := c.Interval(testStart.Add(2 * time.Second))
+	r.Record(lat, int64(20*time.Millisecond))
+	r.Record(lat, int64(30*time.Millisecond))
+	iv3 := c.Interval(testStart.Add(3500 * time.Millisecond))
+
+	if iv1.Counters["update.sent"] != 3 || iv1.Latencies["update.accepted"].Count != 1 || iv1.Elapsed != time.Second {
+		t.Errorf("interval 1 = %+v", iv1)
+	}
+	if _, ok := iv2.Latencies["update.accepted"]; ok || iv2.Counters["update.sent"] != 0 {
+		t.Errorf("interval 2 should be empty, got %+v", iv2)
+	}
+	if iv3.Latencies["update.accepted"].Count != 2 || iv3.Elapsed != 1500*time.Millisecond {
+		t.Errorf("interval 3 = %+v", iv3)
+	}
+	if got := iv3.Latencies["update.accepted"].Min; got < float64(19*time.Millisecond) {
+		t.Errorf("interval 3 min = %v, want about 20ms (the 10ms value belongs to interval 1)", got)
+	}
+	rep := c.FinalAt(testStart.Add(4 * time.Second))
+	if len(rep.Intervals) != 3 {
+		t.Errorf("final report has %d intervals, want 3 (an empty last one is dropped)", len(rep.Intervals))
+	}
+	if rep.Latencies["update.accepted"].Count != 3 || rep.Duration != 4*time.Second {
+		t.Errorf("final count %d duration %v, want 3 and 4s", rep.Latencies["update.accepted"].Count, rep.Duration)
+	}
+}
+
+func TestSummaryMatchesHistogram(t *testing.T) {
+	rep := knownRun(t)
+	lr := rep.Latencies["update.accepted"]
+	h := hdrhistogram.New(int64(LowestLatency), int64(HighestLatency), SignificantDigits)
+	for i := int64(1); i <= 100; i++ {
+		_ = h.RecordValue(i * int64(time.Millisecond))
+	}
+	want := Summary{Count: 100, Min: float64(h.Min()), Mean: h.Mean(), P50: float64(h.ValueAtQuantile(50)),
+		P90: float64(h.ValueAtQuantile(90)), P99: float64(h.ValueAtQuantile(99)), P999: float64(h.ValueAtQuantile(99.9)), Max: float64(h.Max())}
+	if lr.Summary != want {
+		t.Errorf("summary = %+v, want %+v", lr.Summary, want)
+	}
+	if got := rep.Latencies["get.accepted"]; got.Count != 0 || got.Histogram == "" {
+		t.Errorf("unrecorded latency = %+v, want zero count with an encoded empty histogram", got)
+	}
+}

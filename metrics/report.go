@@ -1,0 +1,124 @@
+package metrics
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Schema identifies the version of the Report JSON document.
+const Schema = "shadowload.report/v1"
+
+// Report is the versioned JSON document of a run (`--out report.json`). The
+// collector fills the measured parts; the caller sets Config, Invalid and
+// Generator, and Evaluate fills Thresholds. Latency values are nanoseconds.
+type Report struct {
+	Schema string `json:"schema"`
+	// Config is the run's configuration, as the caller chooses to record it.
+	Config   json.RawMessage  `json:"config,omitempty"`
+	Start    time.Time        `json:"start"`
+	Duration time.Duration    `json:"duration_ns"`
+	Counters map[string]int64 `json:"counters"`
+	// Latencies holds every declared latency metric, recorded or not.
+	Latencies map[string]LatencyReport `json:"latencies"`
+	// Bases maps a metric to the metric its "rate<N%" thresholds divide by.
+	Bases      map[string]string `json:"bases,omitempty"`
+	Intervals  []Interval        `json:"intervals,omitempty"`
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	// Invalid lists the reasons the run cannot be trusted; empty means none.
+	Invalid   []string   `json:"invalid,omitempty"`
+	Generator *Generator `json:"generator,omitempty"`
+}
+
+// LatencyReport is one latency metric over the whole run: its summary, the
+// full histogram (HdrHistogram V2 compressed, base64) and how many values
+// were clamped into the histogram's range.
+type LatencyReport struct {
+	Summary
+	Histogram string `json:"histogram"`
+	// BelowRange counts values recorded at LowestLatency because they were
+	// smaller; AboveRange those recorded at HighestLatency because larger.
+	BelowRange int64 `json:"below_range,omitempty"`
+	AboveRange int64 `json:"above_range,omitempty"`
+}
+
+// Generator is the load generator's own health during the run, reported
+// apart from the target's latency so a generator that could not keep up is
+// visible. The caller fills it.
+type Generator struct {
+	// CPUSeconds is the CPU time the generator process used.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// Cores is the number of cores the generator could use (GOMAXPROCS).
+	Cores int `json:"cores"`
+	// Utilization is CPUSeconds / (Duration × Cores), 0 to 1.
+	Utilization float64 `json:"utilization"`
+	// SchedulerLag is how late sends started against their intended times.
+	SchedulerLag Summary `json:"scheduler_lag"`
+}
+
+// latencyReport encodes h with its clamp counts.
+func latencyReport(h *hdrhistogram.Histogram, below, above int64) (LatencyReport, error) {
+	lr := LatencyReport{Summary: summarize(h), BelowRange: below, AboveRange: above}
+	enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return lr, fmt.Errorf("encode histogram: %w", err)
+	}
+	lr.Histogram = string(enc)
+	return lr, nil
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// ReadReport reads a Report written by WriteJSON. It checks the schema and
+// that every latency histogram decodes and holds as many values as its
+// summary says.
+func ReadReport(rd io.Reader) (*Report, error) {
+	var r Report
+	dec := json.NewDecoder(rd)
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("read report: schema %q: want %q", r.Schema, Schema)
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Latencies)) {
+		h, err := r.Histogram(name)
+		if err != nil {
+			return nil, fmt.Errorf("read report: %w", err)
+		}
+		if got, want := h.TotalCount(), r.Latencies[name].Count; got != want {
+			return nil, fmt.Errorf("read report: latency %q: histogram holds %d values, summary says %d", name, got, want)
+		}
+	}
+	return &r, nil
+}
+
+// Histogram decodes the histogram of latency metric name. A metric whose
+// histogram is empty in the report decodes as an empty histogram.
+func (r *Report) Histogram(name string) (*hdrhistogram.Histogram, error) {
+	lr, ok := r.Latencies[name]
+	if !ok {
+		return nil, fmt.Errorf("latency %q: not in the report (have %v)", name, slices.Sorted(maps.Keys(r.Latencies)))
+	}
+	if lr.Histogram == "" {
+		return newHistogram(), nil
+	}
+	h, err := hdrhistogram.Decode([]byte(lr.Histogram))
+	if err != nil {
+		return nil, fmt.Errorf("latency %q: decode histogram (want HdrHistogram V2 compressed base64): %w", name, err)
+	}
+	return h, nil
+}
