@@ -1,0 +1,70 @@
+package policy
+
+import "unicode/utf8"
+
+// subject is the text a pattern is matched against, held as the pieces it
+// is made of (the ARN prefix, region, account, resource type and name) so
+// that the ARN is never concatenated.
+type subject struct {
+	parts [6]string
+	n     int
+	size  int
+}
+
+func (s *subject) add(p string) {
+	s.parts[s.n] = p
+	s.n++
+	s.size += len(p)
+}
+
+// arn makes s the resource ARN arn:aws:iot:REGION:ACCOUNT:TYPE/NAME for a.
+func (s *subject) arn(a Action, name string, c *Context) {
+	s.add("arn:aws:iot:")
+	s.add(c.region())
+	s.add(":")
+	s.add(c.account())
+	s.add(resourceTypes[a])
+	s.add(name)
+}
+
+// hasAt reports whether lit occurs in s at byte offset pos.
+func (s *subject) hasAt(pos int, lit string) bool {
+	if pos+len(lit) > s.size {
+		return false
+	}
+	for k := 0; k < s.n && len(lit) > 0; k++ {
+		p := s.parts[k]
+		if pos >= len(p) {
+			pos -= len(p)
+			continue
+		}
+		chunk := p[pos:]
+		if len(chunk) > len(lit) {
+			chunk = chunk[:len(lit)]
+		}
+		if chunk != lit[:len(chunk)] {
+			return false
+		}
+		lit = lit[len(chunk):]
+		pos = 0
+	}
+	return len(lit) == 0
+}
+
+// charWidth returns the byte length of the character at offset pos: one
+// UTF-8 encoded rune, or one byte of an invalid encoding. It returns 0 at
+// the end of s.
+func (s *subject) charWidth(pos int) int {
+	for k := 0; k < s.n; k++ {
+		p := s.parts[k]
+		if pos < len(p) {
+			if p[pos] < utf8.RuneSelf {
+				return 1
+			}
+			_, w := utf8.DecodeRuneInString(p[pos:])
+			return w
+		}
+		pos -= len(p)
+	}
+	return 0
+}
