@@ -1,0 +1,140 @@
+package load
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"time"
+
+	"github.com/shadowload/shadowload/fleet"
+)
+
+// Section says which part of the shadow an update writes.
+type Section uint8
+
+// Sections an update can write.
+const (
+	WriteReported Section = iota // the device reporting its state
+	WriteDesired                 // the cloud side asking for a change
+	WriteBoth
+)
+
+// Mix is the weight of each operation in a phase, indexed by Op.
+type Mix [numOps]float64
+
+// PhaseSpec is one phase of a run: its schedule and what its requests do.
+type PhaseSpec struct {
+	Phase
+	Mix            Mix
+	Write          Section
+	RespondToDelta bool // the device answers each delta with a reported update
+}
+
+// FieldsFunc appends the JSON object of generated fields for one update of
+// thing, e.g. {"temperature":21.5,"seq":17}. It is called only by the worker
+// that owns the thing, with that worker's random source.
+type FieldsFunc func(dst []byte, thing int, rnd *rand.Rand) []byte
+
+// ObserverGroup is a set of application-side connections holding the same
+// wildcard subscriptions, measuring fan-out.
+type ObserverGroup struct {
+	Name    string
+	Bundles []fleet.Bundle
+	Filters []string
+}
+
+// Config is everything a run needs. Zero values take the documented defaults.
+type Config struct {
+	Target    Target
+	Things    []fleet.Bundle
+	Observers []ObserverGroup
+	Shadows   []string // "" is the classic shadow; default just the classic one
+
+	ConnectRate    float64       // connects per second; default 100
+	ConnectTimeout time.Duration // per attempt; default 10s
+	ConnectWindow  time.Duration // how long to keep retrying the initial connects; default 30s + things/rate
+	KeepAlive      time.Duration // default 60s
+	CleanStart     bool
+
+	Phases     []PhaseSpec
+	QoS        byte // 0 or 1
+	Optimistic bool // send the last version seen; 409s expected under contention
+	Fields     FieldsFunc
+
+	Timeout   time.Duration // a request unanswered this long is timed out; default 10s
+	InFlight  int           // per connection; default 10 (AWS)
+	Workers   int           // default 4×GOMAXPROCS
+	LateBound time.Duration // a send this far behind its slot is late; default 10ms
+
+	// HashMatchesDollar says whether a "#" filter receives $aws topics on the
+	// target, for counting the deliveries an observer should get.
+	HashMatchesDollar bool
+
+	// Tick, when set, is called once a second with the run's progress.
+	Tick func(Progress)
+}
+
+func (c *Config) withDefaults() (Config, error) {
+	cfg := *c
+	if len(cfg.Things) == 0 {
+		return cfg, fmt.Errorf("no things to run")
+	}
+	if len(cfg.Shadows) == 0 {
+		cfg.Shadows = []string{""}
+	}
+	if len(cfg.Shadows) > 255 {
+		return cfg, fmt.Errorf("%d shadows per thing: at most 255", len(cfg.Shadows))
+	}
+	if cfg.ConnectRate <= 0 {
+		cfg.ConnectRate = 100
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.ConnectWindow <= 0 {
+		cfg.ConnectWindow = 30*time.Second + time.Duration(float64(len(cfg.Things))/cfg.ConnectRate*float64(time.Second))
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = 60 * time.Second
+	}
+	if cfg.QoS > 1 {
+		return cfg, fmt.Errorf("QoS %d: AWS IoT Core supports 0 and 1", cfg.QoS)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = 10
+	}
+	if cfg.InFlight > 255 {
+		return cfg, fmt.Errorf("in-flight cap %d: at most 255", cfg.InFlight)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.Workers > len(cfg.Things) {
+		cfg.Workers = len(cfg.Things)
+	}
+	if cfg.LateBound <= 0 {
+		cfg.LateBound = 10 * time.Millisecond
+	}
+	if cfg.Fields == nil {
+		cfg.Fields = func(dst []byte, _ int, _ *rand.Rand) []byte { return append(dst, "{}"...) }
+	}
+	for i, p := range cfg.Phases {
+		var w float64
+		for _, x := range p.Mix {
+			w += x
+		}
+		if w <= 0 {
+			cfg.Phases[i].Mix = Mix{OpUpdate: 1}
+		}
+	}
+	return cfg, nil
+}
+
+// rand64 returns a fast random source for one worker, seeded by its index so
+// runs repeat.
+func rand64(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x5eed))
+}

@@ -1,0 +1,86 @@
+package load
+
+import (
+	"strconv"
+
+	"github.com/shadowload/shadowload/metrics"
+)
+
+// rejectCodes are the rejection codes of the shadow service (reference §4)
+// that get a latency metric of their own; any other lands in "other".
+var rejectCodes = []int{400, 401, 403, 404, 409, 413, 415, 429, 500, 503}
+
+// ids are the metrics a run records, declared once before recording starts.
+type ids struct {
+	connect, subscribe           metrics.ID
+	sent                         [numOps]metrics.ID
+	accepted, acceptedUncorr     [numOps]metrics.ID
+	rejected, rejectedUncorr     [numOps]metrics.ID
+	rejectedCode                 [numOps][]metrics.ID // parallel to rejectCodes, plus "other" last
+	timeout                      [numOps]metrics.ID
+	slots, late, skipped, lag    metrics.ID
+	delta                        metrics.ID
+	deltaExpected, deltaReceived metrics.ID
+	deltaResponses               metrics.ID
+	reconnects                   metrics.ID
+	connectFailed                map[string]metrics.ID
+	bytesOut, bytesIn            metrics.ID
+	violations                   metrics.ID
+	fanout                       []metrics.ID // per observer group
+	fanoutExpected               []metrics.ID
+	fanoutReceived               []metrics.ID
+}
+
+// connectReasons are the labels of connect failures.
+var connectReasons = []string{"dial", "tls", "connack", "subscribe", "timeout", "other"}
+
+// declare registers every metric of a run with set.
+func declare(set *metrics.Set, groups []ObserverGroup) *ids {
+	m := &ids{connectFailed: map[string]metrics.ID{}}
+	m.connect = set.Latency("connect")
+	m.subscribe = set.Latency("subscribe")
+	for op := Op(0); op < numOps; op++ {
+		n := op.String()
+		m.sent[op] = set.Counter(n + ".sent")
+		m.accepted[op] = set.Latency(n+".accepted", metrics.Base(n+".sent"))
+		m.acceptedUncorr[op] = set.Latency(n+".accepted.uncorrected", metrics.Base(n+".sent"))
+		m.rejected[op] = set.Latency(n+".rejected", metrics.Base(n+".sent"))
+		m.rejectedUncorr[op] = set.Latency(n+".rejected.uncorrected", metrics.Base(n+".sent"))
+		for _, code := range rejectCodes {
+			m.rejectedCode[op] = append(m.rejectedCode[op], set.Latency(n+".rejected."+strconv.Itoa(code), metrics.Base(n+".sent")))
+		}
+		m.rejectedCode[op] = append(m.rejectedCode[op], set.Latency(n+".rejected.other", metrics.Base(n+".sent")))
+		m.timeout[op] = set.Counter(n+".timeout", metrics.Base(n+".sent"))
+	}
+	m.late = set.Counter("schedule.late", metrics.Base("schedule.slots"))
+	m.skipped = set.Counter("schedule.skipped", metrics.Base("schedule.slots"))
+	m.slots = set.Counter("schedule.slots")
+	m.lag = set.Latency("schedule.lag")
+	m.delta = set.Latency("delta")
+	m.deltaExpected = set.Counter("delta.expected")
+	m.deltaReceived = set.Counter("delta.received", metrics.Base("delta.expected"))
+	m.deltaResponses = set.Counter("delta.responses")
+	m.reconnects = set.Counter("reconnects")
+	for _, r := range connectReasons {
+		m.connectFailed[r] = set.Counter("connect.failed." + r)
+	}
+	m.bytesOut = set.Counter("bytes.out")
+	m.bytesIn = set.Counter("bytes.in")
+	m.violations = set.Counter("violations")
+	for _, g := range groups {
+		m.fanout = append(m.fanout, set.Latency("fanout."+g.Name))
+		m.fanoutExpected = append(m.fanoutExpected, set.Counter("fanout."+g.Name+".expected"))
+		m.fanoutReceived = append(m.fanoutReceived, set.Counter("fanout."+g.Name+".received", metrics.Base("fanout."+g.Name+".expected")))
+	}
+	return m
+}
+
+// rejectIndex returns the index into rejectedCode for code.
+func rejectIndex(code int) int {
+	for i, c := range rejectCodes {
+		if c == code {
+			return i
+		}
+	}
+	return len(rejectCodes)
+}

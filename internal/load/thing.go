@@ -1,0 +1,202 @@
+package load
+
+import (
+	"context"
+	"sync"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/shadowload/shadowload/fleet"
+	"github.com/shadowload/shadowload/shadow"
+)
+
+// eventKind sorts what a worker hears from its things' connections.
+type eventKind uint8
+
+const (
+	evReply eventKind = iota + 1 // accepted or rejected for one of our requests
+	evDelta                      // update/delta at the device
+	evUp                         // a connection came up
+	evLost                       // a connection went down
+)
+
+// event is one message from a connection's goroutine to the worker that owns
+// the thing. Workers alone touch thing state, so nothing here needs a lock.
+type event struct {
+	kind     eventKind
+	thing    int32 // index into the worker's things
+	shadow   uint8
+	op       Op
+	accepted bool
+	code     int16
+	slot     int
+	gen      uint32
+	version  int64
+	at       int64 // ns since the run's start
+	stamp    int64 // the message's newest StampField, -1 when none
+	size     int
+	state    []byte // delta: the flat delta state
+	client   *paho.Client
+	conn     uint32 // connection generation, for evUp/evLost
+}
+
+// numEvents counts the kinds of shadow message a thing's traffic causes, for
+// working out how many deliveries an observer should see.
+const (
+	evtRequest   = 0 // + op
+	evtAccepted  = 3 // + op
+	evtRejected  = 6 // + op
+	evtDocuments = 9
+	evtDelta     = 10
+	numEvents    = 11
+)
+
+// shadowState is what a thing's connection knows of one of its shadows.
+type shadowState struct {
+	topics      [numOps]string // request topics
+	lastVersion int64          // newest version seen, for optimistic updates
+	lastSeq     int64          // send order of the newest accepted update seen
+	lastSeqVer  int64          // and its version
+	events      [numEvents]int64
+	awaitDelta  int64 // accepted desired writes whose delta has not arrived
+}
+
+// thing is one simulated device: its identity, its connection and the
+// requests it has outstanding. A worker owns it.
+type thing struct {
+	index    int // in the fleet, for the payload generator
+	local    int32
+	bundle   fleet.Bundle
+	shadows  []shadowState
+	names    []string // shadow names, parallel to shadows
+	client   *paho.Client
+	conn     uint32 // generation of the current connection
+	up       bool
+	inflight inflight
+	seq      int64
+}
+
+// handler returns the function that receives the thing's publishes on the
+// connection's goroutine: it parses only what correlation needs and hands the
+// rest to the worker.
+func (t *thing) handler(w *worker) func(p *paho.Publish) {
+	return func(p *paho.Publish) {
+		now := w.clock()
+		tp, err := shadow.ParseTopic(p.Topic)
+		if err != nil || tp.Thing != t.bundle.Thing {
+			w.foreign.Add(1)
+			return
+		}
+		si := -1
+		for i, n := range t.names {
+			if n == tp.Shadow {
+				si = i
+				break
+			}
+		}
+		if si < 0 {
+			w.foreign.Add(1)
+			return
+		}
+		ev := event{thing: t.local, shadow: uint8(si), at: now, size: len(p.Payload) + len(p.Topic)}
+		switch tp.Kind {
+		case shadow.KindAccepted, shadow.KindRejected:
+			r, err := shadow.ParseReply(p.Payload)
+			if err != nil {
+				w.foreign.Add(1)
+				return
+			}
+			ev.kind = evReply
+			ev.op = opOf(tp.Op)
+			ev.accepted = tp.Kind == shadow.KindAccepted
+			ev.version = r.Version
+			ev.code = int16(r.Code)
+			slot, gen, ok := parseToken(r.ClientToken)
+			if !ok {
+				w.foreign.Add(1)
+				return
+			}
+			ev.slot, ev.gen = slot, gen
+		case shadow.KindDelta:
+			r, err := shadow.ParseReply(p.Payload)
+			if err != nil {
+				w.foreign.Add(1)
+				return
+			}
+			ev.kind = evDelta
+			ev.version = r.Version
+			ev.state = r.State
+			ev.stamp = maxStamp(r.State)
+		default:
+			w.foreign.Add(1)
+			return
+		}
+		w.events <- ev
+	}
+}
+
+// opOf maps the shadow package's operation to ours.
+func opOf(o shadow.Op) Op {
+	switch o {
+	case shadow.OpGet:
+		return OpGet
+	case shadow.OpDelete:
+		return OpDelete
+	}
+	return OpUpdate
+}
+
+// filters are the reply topics a thing subscribes to, in one SUBSCRIBE: at
+// most 6 for classic plus named shadows, inside AWS's 8 per SUBSCRIBE.
+func filters(thingName string, shadows []string) []string {
+	var classic, named bool
+	for _, s := range shadows {
+		if s == "" {
+			classic = true
+		} else {
+			named = true
+		}
+	}
+	var f []string
+	if classic {
+		p := "$aws/things/" + thingName + "/shadow/"
+		f = append(f, p+"+/accepted", p+"+/rejected", p+"update/delta")
+	}
+	if named {
+		p := "$aws/things/" + thingName + "/shadow/name/+/"
+		f = append(f, p+"+/accepted", p+"+/rejected", p+"update/delta")
+	}
+	return f
+}
+
+// connect brings the thing's connection up and reports it to the worker.
+func (t *thing) connect(ctx context.Context, w *worker, gen uint32) error {
+	var once sync.Once
+	s := session{
+		target:     w.cfg.Target,
+		cert:       t.bundle.Certificate,
+		clientID:   t.bundle.Thing,
+		keepAlive:  w.cfg.KeepAlive,
+		cleanStart: w.cfg.CleanStart,
+		receiveMax: uint16(2*w.cfg.InFlight + 16),
+		filters:    filters(t.bundle.Thing, t.names),
+		subQoS:     w.cfg.QoS,
+		timeout:    w.cfg.ConnectTimeout,
+		onPublish:  t.handler(w),
+		onLost: func(error) {
+			once.Do(func() { w.events <- event{kind: evLost, thing: t.local, conn: gen} })
+		},
+	}
+	c, connTook, subTook, err := dial(ctx, s)
+	r := w.r
+	r.connMu.Lock()
+	if err != nil {
+		r.connRec.Add(w.ids.connectFailed[connectReason(err)], 1)
+		r.connMu.Unlock()
+		return err
+	}
+	r.connRec.Record(w.ids.connect, int64(connTook))
+	r.connRec.Record(w.ids.subscribe, int64(subTook))
+	r.connMu.Unlock()
+	w.events <- event{kind: evUp, thing: t.local, client: c, conn: gen}
+	return nil
+}

@@ -1,0 +1,363 @@
+package load
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/shadowload/shadowload/metrics"
+)
+
+// worker drives the slots of the things it owns and handles everything
+// their connections hear. The fleet is split across a fixed pool of workers;
+// no goroutine or timer exists per thing.
+type worker struct {
+	r       *runner
+	cfg     *Config
+	ids     *ids
+	things  []*thing
+	events  chan event
+	rec     *metrics.Recorder
+	rnd     *rand.Rand
+	buf     []byte
+	foreign atomic.Int64 // messages that were not replies to us
+	stale   int64        // replies that came after their request timed out
+}
+
+// clock returns nanoseconds since the run's start on the monotonic clock.
+func (w *worker) clock() int64 { return int64(time.Since(w.r.start)) }
+
+// run sends the worker's slots on schedule and handles events between them;
+// after the last slot it waits for outstanding requests to end.
+func (w *worker) run(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	sched := w.r.sched
+	n := int64(len(w.r.things))
+	scanEvery := int64(50 * time.Millisecond)
+	nextScan := int64(0)
+	for cycle := int64(0); ; cycle++ {
+		base := cycle * n
+		if base >= sched.Slots() {
+			break
+		}
+		for _, t := range w.things {
+			i := base + int64(t.index)
+			if i >= sched.Slots() {
+				break
+			}
+			due := int64(w.r.schedStart() + sched.At(i))
+			if !w.waitUntil(ctx, timer, due) {
+				return
+			}
+			w.send(i, cycle, t, due)
+			if now := w.clock(); now >= nextScan {
+				w.expire(now)
+				nextScan = now + scanEvery
+			}
+		}
+	}
+	w.drain(ctx, timer)
+}
+
+// waitUntil handles events until the clock reaches due. It returns false
+// when the run is cancelled.
+func (w *worker) waitUntil(ctx context.Context, timer *time.Timer, due int64) bool {
+	for {
+		wait := due - w.clock()
+		if wait <= 0 {
+			return true
+		}
+		timer.Reset(time.Duration(wait))
+		select {
+		case ev := <-w.events:
+			w.handle(ev)
+		case <-timer.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// drain waits for the outstanding requests to be answered or time out.
+func (w *worker) drain(ctx context.Context, timer *time.Timer) {
+	for {
+		now := w.clock()
+		w.expire(now)
+		if w.outstanding() == 0 {
+			return
+		}
+		timer.Reset(50 * time.Millisecond)
+		select {
+		case ev := <-w.events:
+			w.handle(ev)
+		case <-timer.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (w *worker) outstanding() int {
+	n := 0
+	for _, t := range w.things {
+		n += t.inflight.used
+	}
+	return n
+}
+
+// send handles slot i: it picks the operation and shadow and publishes the
+// request, or counts the slot skipped when the thing is down or has its
+// in-flight cap of requests outstanding.
+func (w *worker) send(i, cycle int64, t *thing, due int64) {
+	now := w.clock()
+	lag := now - due
+	w.rec.Add(w.ids.slots, 1)
+	w.rec.Record(w.ids.lag, max(lag, int64(time.Microsecond)))
+	if lag > int64(w.cfg.LateBound) {
+		w.rec.Add(w.ids.late, 1)
+	}
+	ps := &w.cfg.Phases[w.r.sched.PhaseOf(i)]
+	op := pickOp(&ps.Mix, i)
+	si := int(cycle % int64(len(t.shadows)))
+	if !t.up {
+		w.rec.Add(w.ids.skipped, 1)
+		return
+	}
+	slot := t.inflight.acquire()
+	if slot < 0 {
+		w.rec.Add(w.ids.skipped, 1)
+		return
+	}
+	w.publish(t, slot, op, si, ps.Write, due, nil)
+}
+
+// publish builds and sends one request in the given in-flight slot.
+// deltaState, when set, makes it the device's reported answer to a delta.
+func (w *worker) publish(t *thing, slot int, op Op, si int, write Section, intended int64, deltaState []byte) {
+	req := &t.inflight.slots[slot]
+	ss := &t.shadows[si]
+	req.op, req.shadow, req.intended, req.seq = op, uint8(si), intended, t.seq
+	req.desired = op == OpUpdate && deltaState == nil && write != WriteReported
+	t.seq++
+
+	p := make([]byte, 0, 256)
+	switch op {
+	case OpUpdate:
+		p = append(p, `{"state":{`...)
+		switch {
+		case deltaState != nil:
+			p = append(p, `"reported":`...)
+			p = append(p, deltaState...)
+		default:
+			stamp := w.clock()
+			if write != WriteReported {
+				p = append(p, `"desired":`...)
+				p = w.appendFields(p, t, stamp)
+			}
+			if write == WriteBoth {
+				p = append(p, ',')
+			}
+			if write != WriteDesired {
+				p = append(p, `"reported":`...)
+				p = w.appendFields(p, t, stamp)
+			}
+		}
+		p = append(p, `},"clientToken":"`...)
+		p = appendToken(p, slot, req.gen)
+		p = append(p, '"')
+		if w.cfg.Optimistic && ss.lastVersion > 0 {
+			p = append(p, `,"version":`...)
+			p = strconv.AppendInt(p, ss.lastVersion, 10)
+		}
+		p = append(p, '}')
+	default:
+		p = append(p, `{"clientToken":"`...)
+		p = appendToken(p, slot, req.gen)
+		p = append(p, `"}`...)
+	}
+
+	req.sent = w.clock()
+	pub := &paho.Publish{QoS: w.cfg.QoS, Topic: ss.topics[op], Payload: p}
+	var err error
+	if w.cfg.QoS == 0 {
+		_, err = t.client.Publish(context.Background(), pub)
+	} else {
+		_, err = t.client.PublishWithOptions(context.Background(), pub, paho.PublishOptions{Method: paho.PublishMethod_AsyncSend})
+	}
+	if err != nil {
+		// The request never reached the wire: the connection is going down
+		// and will be reported lost.
+		t.inflight.release(slot)
+		w.rec.Add(w.ids.skipped, 1)
+		return
+	}
+	w.rec.Add(w.ids.sent[op], 1)
+	w.rec.Add(w.ids.bytesOut, int64(len(p)+len(pub.Topic)))
+	ss.events[evtRequest+int(op)]++
+}
+
+// appendFields appends the generated fields object with the stamp added.
+func (w *worker) appendFields(p []byte, t *thing, stamp int64) []byte {
+	start := len(p)
+	p = w.cfg.Fields(p, t.index, w.rnd)
+	if len(p)-start < 2 || p[len(p)-1] != '}' {
+		p = append(p[:start], '{')
+	} else {
+		p = p[:len(p)-1]
+		if len(p)-start > 1 {
+			p = append(p, ',')
+		}
+	}
+	p = append(p, `"`+StampField+`":`...)
+	p = strconv.AppendInt(p, stamp, 10)
+	return append(p, '}')
+}
+
+// handle applies one event to the thing it concerns.
+func (w *worker) handle(ev event) {
+	t := w.things[ev.thing]
+	switch ev.kind {
+	case evUp:
+		t.client, t.conn, t.up = ev.client, ev.conn, true
+		w.r.up.Add(1)
+	case evLost:
+		if ev.conn != t.conn || !t.up {
+			return
+		}
+		t.up, t.client = false, nil
+		w.r.up.Add(-1)
+		w.rec.Add(w.ids.reconnects, 1)
+		go w.r.redial(t, w, ev.conn+1)
+	case evReply:
+		w.rec.Add(w.ids.bytesIn, int64(ev.size))
+		w.reply(t, ev)
+	case evDelta:
+		w.rec.Add(w.ids.bytesIn, int64(ev.size))
+		w.delta(t, ev)
+	}
+}
+
+// reply ends the request a reply names and records its latency.
+func (w *worker) reply(t *thing, ev event) {
+	req := t.inflight.lookup(ev.slot, ev.gen)
+	if req == nil {
+		w.stale++
+		return
+	}
+	op := req.op
+	ss := &t.shadows[req.shadow]
+	corrected := ev.at - req.intended
+	uncorrected := ev.at - req.sent
+	if ev.accepted {
+		w.rec.Record(w.ids.accepted[op], corrected)
+		w.rec.Record(w.ids.acceptedUncorr[op], uncorrected)
+		ss.events[evtAccepted+int(op)]++
+		if op == OpUpdate {
+			ss.events[evtDocuments]++
+			w.checkVersion(ss, req.seq, ev.version)
+			if req.desired {
+				w.rec.Add(w.ids.deltaExpected, 1)
+			}
+		}
+		if ev.version > ss.lastVersion {
+			ss.lastVersion = ev.version
+		}
+	} else {
+		w.rec.Record(w.ids.rejected[op], corrected)
+		w.rec.Record(w.ids.rejectedUncorr[op], uncorrected)
+		w.rec.Record(w.ids.rejectedCode[op][rejectIndex(int(ev.code))], corrected)
+		ss.events[evtRejected+int(op)]++
+	}
+	t.inflight.release(ev.slot)
+}
+
+// checkVersion holds the shadow service to its promise: updates applied in
+// the order one connection sent them get rising versions, each seen once.
+func (w *worker) checkVersion(ss *shadowState, seq, version int64) {
+	if ss.lastSeq == 0 && ss.lastSeqVer == 0 {
+		ss.lastSeq, ss.lastSeqVer = seq, version
+		return
+	}
+	switch {
+	case seq > ss.lastSeq:
+		if version <= ss.lastSeqVer {
+			w.rec.Add(w.ids.violations, 1)
+		}
+		ss.lastSeq, ss.lastSeqVer = seq, version
+	case seq < ss.lastSeq:
+		if version >= ss.lastSeqVer {
+			w.rec.Add(w.ids.violations, 1)
+		}
+	default:
+		w.rec.Add(w.ids.violations, 1)
+	}
+}
+
+// delta records a delta at the device and, when the phase says so, answers
+// it with a reported update, as a device applying the change would.
+func (w *worker) delta(t *thing, ev event) {
+	ss := &t.shadows[ev.shadow]
+	ss.events[evtDelta]++
+	w.rec.Add(w.ids.deltaReceived, 1)
+	if ev.stamp >= 0 {
+		w.rec.Record(w.ids.delta, ev.at-ev.stamp)
+	}
+	phase := w.r.sched.PhaseAt(time.Duration(ev.at) - w.r.schedStart())
+	if phase < 0 || !w.cfg.Phases[phase].RespondToDelta || !t.up || len(ev.state) == 0 {
+		return
+	}
+	slot := t.inflight.acquire()
+	if slot < 0 {
+		w.rec.Add(w.ids.skipped, 1)
+		return
+	}
+	w.rec.Add(w.ids.deltaResponses, 1)
+	w.publish(t, slot, OpUpdate, int(ev.shadow), WriteReported, ev.at, ev.state)
+}
+
+// expire times out requests unanswered for longer than the timeout.
+func (w *worker) expire(now int64) {
+	limit := int64(w.cfg.Timeout)
+	for _, t := range w.things {
+		if t.inflight.used == 0 {
+			continue
+		}
+		for s := range t.inflight.slots {
+			req := &t.inflight.slots[s]
+			if req.busy && now-req.sent > limit {
+				w.rec.Add(w.ids.timeout[req.op], 1)
+				t.inflight.release(s)
+			}
+		}
+	}
+}
+
+// pickOp chooses slot i's operation by the phase's weights, spreading each
+// operation evenly over the slots with a hash of the slot number.
+func pickOp(m *Mix, i int64) Op {
+	var total float64
+	for _, w := range m {
+		total += w
+	}
+	x := float64(splitmix(uint64(i))>>11) / (1 << 53) * total
+	for op, w := range m {
+		if x < w {
+			return Op(op)
+		}
+		x -= w
+	}
+	return OpUpdate
+}
+
+// splitmix is the SplitMix64 finaliser: a cheap, well-mixed hash of i.
+func splitmix(i uint64) uint64 {
+	z := i + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
