@@ -40,16 +40,16 @@ var ErrNothingConnected = errors.New("no thing could connect")
 
 // runner holds the state of one run.
 type runner struct {
-	cfg        Config
-	set        *metrics.Set
-	ids        *ids
-	sched      *Schedule
-	start      time.Time
+	cfg          Config
+	set          *metrics.Set
+	ids          *ids
+	sched        *Schedule
+	start        time.Time
 	schedStartNs atomic.Int64 // when slot 0 is due, in ns from start
-	things     []*thing
-	workers    []*worker
-	observers  []*observer
-	ctx        context.Context
+	things       []*thing
+	workers      []*worker
+	observers    []*observer
+	ctx          context.Context
 
 	connMu  sync.Mutex
 	connRec *metrics.Recorder // connects and subscribes, from many goroutines under connMu
