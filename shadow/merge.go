@@ -1,0 +1,166 @@
+package shadow
+
+// Section keys as encoded, with the colon.
+const (
+	desiredKey  = `"desired":`
+	reportedKey = `"reported":`
+)
+
+// mergedStateSize is the size of the stored state after applying req: the
+// length of the compact {"desired":…,"reported":…} with only non-empty
+// sections, without metadata.
+func (s *Shadow) mergedStateSize(req *request) int {
+	d := sectionSize(&s.desired, &req.desired)
+	r := sectionSize(&s.reported, &req.reported)
+	size := 2
+	if d > 0 {
+		size += len(desiredKey) + d
+	}
+	if r > 0 {
+		size += len(reportedKey) + r
+	}
+	if d > 0 && r > 0 {
+		size++
+	}
+	return size
+}
+
+// sectionSize is the encoded size of a stored section after the request's
+// change to it, or 0 when the section ends up empty.
+func sectionSize(stored *node, sec *section) int {
+	switch {
+	case sec.null:
+		return 0
+	case sec.obj != nil:
+		size, n := mergedSize(stored, sec.obj)
+		if n == 0 {
+			return 0
+		}
+		return size
+	case len(stored.kids) == 0:
+		return 0
+	}
+	return valueLen(stored)
+}
+
+// mergedSize returns the encoded size and member count of the object
+// merge(o, u) without building it. o may be a leaf or the zero node,
+// which merge treats as an empty object.
+func mergedSize(o, u *node) (size, count int) {
+	var stored []member
+	if o.typ == tObject {
+		stored = o.kids
+	}
+	for i := range stored {
+		m := &stored[i]
+		j := u.find(m.key, i)
+		vs := 0
+		if j < 0 {
+			vs = valueLen(&m.val)
+		} else {
+			vs = mergedMemberSize(&m.val, &u.kids[j].val)
+		}
+		if vs > 0 {
+			size += quotedLen(m.key) + 1 + vs
+			count++
+		}
+	}
+	for j := range u.kids {
+		m := &u.kids[j]
+		if len(stored) > 0 && o.find(m.key, j) >= 0 {
+			continue
+		}
+		if vs := mergedMemberSize(&node{}, &m.val); vs > 0 {
+			size += quotedLen(m.key) + 1 + vs
+			count++
+		}
+	}
+	if count == 0 {
+		return 2, 0
+	}
+	return size + 2 + count - 1, count
+}
+
+// mergedMemberSize is the size of a member whose stored value is old (the
+// zero node when absent) after the request sets it to v; 0 means removed.
+func mergedMemberSize(old, v *node) int {
+	switch v.typ {
+	case tNull:
+		return 0
+	case tObject:
+		size, n := mergedSize(old, v)
+		if n == 0 {
+			return 0
+		}
+		return size
+	}
+	return leafLen(v)
+}
+
+// mergeSection applies a request section to a stored section.
+func mergeSection(stored *node, sec *section, ts int64) {
+	switch {
+	case sec.null:
+		*stored = node{typ: tObject}
+	case sec.obj != nil:
+		stored.typ = tObject
+		mergeObject(stored, sec.obj, ts)
+	}
+}
+
+// mergeObject deep-merges the request object u into the stored object o:
+// null removes a member, objects merge, anything else replaces, and an
+// object left empty is removed. New members go last in request order.
+func mergeObject(o, u *node, ts int64) {
+	for j := range u.kids {
+		m := &u.kids[j]
+		i := o.find(m.key, j)
+		switch {
+		case m.val.typ == tNull:
+			if i >= 0 {
+				o.remove(i)
+			}
+		case m.val.typ == tObject:
+			if i >= 0 && o.kids[i].val.typ == tObject {
+				mergeObject(&o.kids[i].val, &m.val, ts)
+				if len(o.kids[i].val.kids) == 0 {
+					o.remove(i)
+				}
+				continue
+			}
+			c := node{typ: tObject}
+			mergeObject(&c, &m.val, ts)
+			switch {
+			case len(c.kids) == 0 && i >= 0:
+				o.remove(i)
+			case len(c.kids) == 0:
+			case i >= 0:
+				o.kids[i].val = c
+			default:
+				o.kids = append(o.kids, member{key: cloneBytes(m.key), val: c})
+			}
+		default:
+			if i >= 0 {
+				setLeaf(&o.kids[i].val, &m.val, ts)
+				continue
+			}
+			var v node
+			setLeaf(&v, &m.val, ts)
+			o.kids = append(o.kids, member{key: cloneBytes(m.key), val: v})
+		}
+	}
+}
+
+// setLeaf stores a copy of the request leaf src in dst, reusing dst's text
+// buffer when it is a leaf with room.
+func setLeaf(dst, src *node, ts int64) {
+	var buf []byte
+	if dst.typ != tObject && cap(dst.raw) >= leafLen(src) {
+		buf = dst.raw[:0]
+	}
+	*dst = node{typ: src.typ, raw: appendLeaf(buf, src), ts: ts}
+}
+
+func cloneBytes(b []byte) []byte {
+	return append(make([]byte, 0, len(b)), b...)
+}

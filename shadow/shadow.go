@@ -1,0 +1,334 @@
+package shadow
+
+import "strconv"
+
+// Shadow is one device shadow's state. The zero value is a shadow that never
+// existed. A Shadow is not safe for concurrent use.
+type Shadow struct {
+	// Name is the thing name for a classic shadow and the shadow name for a
+	// named one: it is what the 404 message quotes.
+	Name string
+
+	exists   bool
+	version  int64
+	desired  node // an object; no members means the section is absent
+	reported node
+
+	// Scratch reused from request to request.
+	p       parser
+	root    node
+	tok     []byte
+	outHint int
+}
+
+// Result is the outcome of one request: the documents to publish on the
+// reply topics. Every byte slice is freshly allocated by the call and never
+// touched again by the Shadow, so it may be handed to an asynchronous
+// broker. The slices of one call may share one allocation.
+type Result struct {
+	Code        int    // 0 when accepted, else the rejection code
+	Accepted    []byte // */accepted document (nil when rejected)
+	Rejected    []byte // */rejected error document (nil when accepted)
+	Documents   []byte // update only: update/documents
+	Delta       []byte // update only: update/delta, nil when the delta is empty
+	Version     int64  // version after the request (0 when rejected)
+	ClientToken string // the request's token, "" when none
+}
+
+// Exists reports whether the shadow exists: created and not deleted since.
+func (s *Shadow) Exists() bool { return s.exists }
+
+// Version returns the shadow's current version; a deleted shadow keeps its
+// last version, and one never created has version 0.
+func (s *Shadow) Version() int64 { return s.version }
+
+// Update applies an update request (reference §2.1) at time now (Unix
+// seconds) and returns the accepted, documents and delta documents, or the
+// rejection. A rejected update leaves the shadow unchanged.
+func (s *Shadow) Update(payload []byte, now int64, lim Limits) Result {
+	lim = lim.withDefaults()
+	req, rej := s.parseUpdate(payload, lim)
+	if rej != nil {
+		return s.reject(rej, &req)
+	}
+	if req.hasVersion && req.version != s.version {
+		return s.reject(&Error{409, MsgVersionConflict}, &req)
+	}
+	if !req.stateNull && s.mergedStateSize(&req) > lim.MaxStateBytes {
+		return s.reject(&Error{413, MsgPayloadTooLarge}, &req)
+	}
+	version := s.version + 1
+
+	out := make([]byte, 0, s.outHint)
+	out = appendUpdateAccepted(out, &req, version, now)
+	accEnd := len(out)
+
+	out = append(out, '{')
+	if s.exists {
+		out = append(out, `"previous":`...)
+		out = s.appendDocument(out)
+		out = append(out, ',')
+	}
+	if req.stateNull {
+		s.desired, s.reported = node{typ: tObject}, node{typ: tObject}
+	} else {
+		mergeSection(&s.desired, &req.desired, now)
+		mergeSection(&s.reported, &req.reported, now)
+	}
+	s.exists, s.version = true, version
+	out = append(out, `"current":`...)
+	out = s.appendDocument(out)
+	out = append(out, `,"timestamp":`...)
+	out = strconv.AppendInt(out, now, 10)
+	out = append(out, '}')
+	docEnd := len(out)
+
+	out, hasDelta := s.appendDeltaDocument(out, &req, now)
+	s.outHint = max(s.outHint, len(out))
+
+	r := Result{
+		Accepted:    out[:accEnd:accEnd],
+		Documents:   out[accEnd:docEnd:docEnd],
+		Version:     version,
+		ClientToken: tokenString(&req),
+	}
+	if hasDelta {
+		r.Delta = out[docEnd:len(out):len(out)]
+	}
+	return r
+}
+
+// Get answers a get request: the body is empty or carries clientToken and
+// version. The accepted document holds the full state, the delta when it is
+// not empty, metadata, version, the time of the request and the token.
+func (s *Shadow) Get(payload []byte, now int64, lim Limits) Result {
+	lim = lim.withDefaults()
+	req, rej := s.parseBody(payload, lim)
+	if rej == nil {
+		rej = s.checkExisting(&req)
+	}
+	if rej != nil {
+		return s.reject(rej, &req)
+	}
+	out := make([]byte, 0, s.outHint)
+	out = append(out, `{"state":{`...)
+	out = s.appendSections(out, false)
+	mark := len(out)
+	if mark > len(`{"state":{`) {
+		out = append(out, ',')
+	}
+	out = append(out, `"delta":`...)
+	var nonEmpty bool
+	if out, nonEmpty = appendDelta(out, &s.desired, &s.reported, false); !nonEmpty {
+		out = out[:mark]
+	}
+	out = append(out, `},"metadata":{`...)
+	out = s.appendSections(out, true)
+	out = appendTail(out, s.version, now, &req)
+	s.outHint = max(s.outHint, len(out))
+	return Result{Accepted: out[:len(out):len(out)], Version: s.version, ClientToken: tokenString(&req)}
+}
+
+// Delete answers a delete request: the body may carry clientToken and
+// version. The shadow's state goes; its version stays, and an update that
+// re-creates the shadow continues from it.
+func (s *Shadow) Delete(payload []byte, now int64, lim Limits) Result {
+	lim = lim.withDefaults()
+	req, rej := s.parseBody(payload, lim)
+	if rej == nil {
+		rej = s.checkExisting(&req)
+	}
+	if rej != nil {
+		return s.reject(rej, &req)
+	}
+	s.exists = false
+	s.desired, s.reported = node{typ: tObject}, node{typ: tObject}
+	out := make([]byte, 0, 48+len(req.token))
+	out = append(out, `{"version":`...)
+	out = strconv.AppendInt(out, s.version, 10)
+	out = append(out, `,"timestamp":`...)
+	out = strconv.AppendInt(out, now, 10)
+	out = appendToken(out, &req)
+	out = append(out, '}')
+	return Result{Accepted: out, Version: s.version, ClientToken: tokenString(&req)}
+}
+
+// checkExisting rejects a get or delete of a missing shadow (404) or at the
+// wrong version (409).
+func (s *Shadow) checkExisting(req *request) *Error {
+	if !s.exists {
+		return &Error{404, NotFoundMessage(s.Name)}
+	}
+	if req.hasVersion && req.version != s.version {
+		return &Error{409, MsgVersionConflict}
+	}
+	return nil
+}
+
+// reject builds the rejection result for e.
+func (s *Shadow) reject(e *Error, req *request) Result {
+	tok := tokenString(req)
+	return Result{
+		Code:        e.Code,
+		Rejected:    AppendErrorDocument(make([]byte, 0, 32+len(e.Message)+len(tok)), e.Code, e.Message, tok),
+		ClientToken: tok,
+	}
+}
+
+func tokenString(req *request) string {
+	if !req.hasToken {
+		return ""
+	}
+	return string(req.token)
+}
+
+// appendToken appends ,"clientToken":"…" when the request had a token.
+func appendToken(b []byte, req *request) []byte {
+	if !req.hasToken {
+		return b
+	}
+	b = append(b, `,"clientToken":`...)
+	return appendQuoted(b, req.token)
+}
+
+// appendTail closes a metadata object and appends version, timestamp and
+// the token: },"version":N,"timestamp":T,"clientToken":"…"}.
+func appendTail(b []byte, version, now int64, req *request) []byte {
+	b = append(b, `},"version":`...)
+	b = strconv.AppendInt(b, version, 10)
+	b = append(b, `,"timestamp":`...)
+	b = strconv.AppendInt(b, now, 10)
+	b = appendToken(b, req)
+	return append(b, '}')
+}
+
+// appendSections appends the non-empty stored sections, as values or as
+// their metadata, without the enclosing braces.
+func (s *Shadow) appendSections(b []byte, meta bool) []byte {
+	first := true
+	for _, sec := range [2]struct {
+		key string
+		n   *node
+	}{{desiredKey, &s.desired}, {reportedKey, &s.reported}} {
+		if len(sec.n.kids) == 0 {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, sec.key...)
+		if meta {
+			b = appendMeta(b, sec.n, -1)
+		} else {
+			b = appendValue(b, sec.n)
+		}
+	}
+	return b
+}
+
+// appendDocument appends {"state":{…},"metadata":{…},"version":N} as
+// update/documents shows it.
+func (s *Shadow) appendDocument(b []byte) []byte {
+	b = append(b, `{"state":{`...)
+	b = s.appendSections(b, false)
+	b = append(b, `},"metadata":{`...)
+	b = s.appendSections(b, true)
+	b = append(b, `},"version":`...)
+	b = strconv.AppendInt(b, s.version, 10)
+	return append(b, '}')
+}
+
+// appendUpdateAccepted appends update/accepted: the sections and fields as
+// sent, their metadata at now, version, timestamp and token.
+func appendUpdateAccepted(b []byte, req *request, version, now int64) []byte {
+	if req.stateNull {
+		b = append(b, `{"state":null,"metadata":{"timestamp":`...)
+		b = strconv.AppendInt(b, now, 10)
+		return appendTail(b, version, now, req)
+	}
+	b = append(b, `{"state":`...)
+	b = appendEcho(b, req.state, -1)
+	b = append(b, `,"metadata":`...)
+	b = appendEcho(b, req.state, now)
+	b = b[:len(b)-1]
+	return appendTail(b, version, now, req)
+}
+
+// appendEcho appends the desired and reported members of the request's
+// state in the order sent, as values (ts < 0) or as metadata at ts.
+func appendEcho(b []byte, state *node, ts int64) []byte {
+	b = append(b, '{')
+	for i := range state.kids {
+		m := &state.kids[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendQuoted(b, m.key)
+		b = append(b, ':')
+		if ts < 0 {
+			b = appendValue(b, &m.val)
+		} else {
+			b = appendMeta(b, &m.val, ts)
+		}
+	}
+	return append(b, '}')
+}
+
+// appendDeltaDocument appends update/delta when desired and reported
+// differ: the whole delta, the desired metadata of its fields, and the
+// update's version, timestamp and token.
+func (s *Shadow) appendDeltaDocument(b []byte, req *request, now int64) ([]byte, bool) {
+	start := len(b)
+	b = append(b, `{"state":`...)
+	b, nonEmpty := appendDelta(b, &s.desired, &s.reported, false)
+	if !nonEmpty {
+		return b[:start], false
+	}
+	b = append(b, `,"metadata":`...)
+	b, _ = appendDelta(b, &s.desired, &s.reported, true)
+	b = b[:len(b)-1]
+	return appendTail(b, s.version, now, req), true
+}
+
+// appendDelta appends the delta of desired d against reported r as an
+// object (their metadata when meta is set) and reports whether it has any
+// member; when it has none, nothing is appended.
+func appendDelta(b []byte, d, r *node, meta bool) ([]byte, bool) {
+	start := len(b)
+	b = append(b, '{')
+	n := 0
+	for i := range d.kids {
+		m := &d.kids[i]
+		var rv *node
+		if j := r.find(m.key, i); j >= 0 && r.typ == tObject {
+			rv = &r.kids[j].val
+		}
+		mark := len(b)
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendQuoted(b, m.key)
+		b = append(b, ':')
+		switch {
+		case m.val.typ == tObject && rv != nil && rv.typ == tObject:
+			var nonEmpty bool
+			if b, nonEmpty = appendDelta(b, &m.val, rv, meta); !nonEmpty {
+				b = b[:mark]
+				continue
+			}
+		case rv != nil && equalValue(&m.val, rv):
+			b = b[:mark]
+			continue
+		case meta:
+			b = appendMeta(b, &m.val, -1)
+		default:
+			b = appendValue(b, &m.val)
+		}
+		n++
+	}
+	if n == 0 {
+		return b[:start], false
+	}
+	return append(b, '}'), true
+}
