@@ -2,7 +2,6 @@ package load
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"time"
 
@@ -31,9 +30,8 @@ type PhaseSpec struct {
 }
 
 // FieldsFunc appends the JSON object of generated fields for one update of
-// thing, e.g. {"temperature":21.5,"seq":17}. It is called only by the worker
-// that owns the thing, with that worker's random source.
-type FieldsFunc func(dst []byte, thing int, rnd *rand.Rand) []byte
+// thing, e.g. {"temperature":21.5,"seq":17}.
+type FieldsFunc func(dst []byte, thing int) []byte
 
 // ObserverGroup is a set of application-side connections holding the same
 // wildcard subscriptions, measuring fan-out.
@@ -59,7 +57,10 @@ type Config struct {
 	Phases     []PhaseSpec
 	QoS        byte // 0 or 1
 	Optimistic bool // send the last version seen; 409s expected under contention
-	Fields     FieldsFunc
+	// Fields returns the payload generator of one worker; each worker calls
+	// its own from its goroutine only, for the things it owns. Default: no
+	// fields besides the stamp.
+	Fields func(worker int) FieldsFunc
 
 	Timeout   time.Duration // a request unanswered this long is timed out; default 10s
 	InFlight  int           // per connection; default 10 (AWS)
@@ -119,8 +120,14 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.LateBound = 10 * time.Millisecond
 	}
 	if cfg.Fields == nil {
-		cfg.Fields = func(dst []byte, _ int, _ *rand.Rand) []byte { return append(dst, "{}"...) }
+		cfg.Fields = func(int) FieldsFunc {
+			return func(dst []byte, _ int) []byte { return append(dst, "{}"...) }
+		}
 	}
+	if len(cfg.Phases) == 0 {
+		return cfg, fmt.Errorf("no phases to run")
+	}
+	cfg.Phases = append([]PhaseSpec(nil), cfg.Phases...)
 	for i, p := range cfg.Phases {
 		var w float64
 		for _, x := range p.Mix {
@@ -131,10 +138,4 @@ func (c *Config) withDefaults() (Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// rand64 returns a fast random source for one worker, seeded by its index so
-// runs repeat.
-func rand64(seed uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, 0x5eed))
 }

@@ -159,7 +159,7 @@ func (r *runner) build() {
 			r: r, cfg: &r.cfg, ids: r.ids,
 			events: make(chan event, 4096),
 			rec:    r.set.NewRecorder(),
-			rnd:    rand64(uint64(i)),
+			fields: r.cfg.Fields(i),
 		})
 	}
 	for i, b := range r.cfg.Things {

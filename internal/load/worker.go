@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -21,7 +20,7 @@ type worker struct {
 	things  []*thing
 	events  chan event
 	rec     *metrics.Recorder
-	rnd     *rand.Rand
+	fields  FieldsFunc
 	buf     []byte
 	foreign atomic.Int64 // messages that were not replies to us
 	stale   int64        // replies that came after their request timed out
@@ -204,7 +203,7 @@ func (w *worker) publish(t *thing, slot int, op Op, si int, write Section, inten
 // appendFields appends the generated fields object with the stamp added.
 func (w *worker) appendFields(p []byte, t *thing, stamp int64) []byte {
 	start := len(p)
-	p = w.cfg.Fields(p, t.index, w.rnd)
+	p = w.fields(p, t.index)
 	if len(p)-start < 2 || p[len(p)-1] != '}' {
 		p = append(p[:start], '{')
 	} else {
