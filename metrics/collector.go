@@ -37,6 +37,7 @@ func (s *Set) Collector() *Collector {
 	return s.collectorAt(time.Now())
 }
 
+// collectorAt is Collector with the start of the run given.
 func (s *Set) collectorAt(start time.Time) *Collector {
 	s.mu.Lock()
 	defer s.mu.Unlock()

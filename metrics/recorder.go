@@ -8,11 +8,12 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Recorder records the measurements of one goroutine. Record and Add must be
-// called from one goroutine at a time; they do not allocate once each latency
-// metric has been recorded the first time, and the only other party to the
-// recorder's lock is the Collector, which holds it just long enough to swap
-// histogram pointers once an interval.
+// Recorder records the measurements of one goroutine. Record and Add are
+// safe to call concurrently, but a recorder is meant for one goroutine: the
+// only other party to its lock is then the Collector, which holds it just
+// long enough to swap histogram pointers once an interval. Add never
+// allocates; Record allocates a histogram the first time it records a
+// metric and once more after the first interval that took it, then never.
 //
 // Memory: each latency metric a recorder actually records holds two dense
 // histograms of about 144 KiB each (the live one and the one the collector
@@ -66,6 +67,9 @@ func newHistogram() *hdrhistogram.Histogram {
 // recorded at the nearest bound and counted as clamped. Record panics if id
 // is not a latency metric of the recorder's set.
 func (r *Recorder) Record(id ID, ns int64) {
+	if int(id) >= len(r.kinds) {
+		r.unknown(id)
+	}
 	r.mu.Lock()
 	h := r.live[id]
 	if h == nil {
@@ -97,10 +101,18 @@ func (r *Recorder) firstHistogram(id ID) *hdrhistogram.Histogram {
 // Add adds n to counter id. Add panics if id is not a counter of the
 // recorder's set.
 func (r *Recorder) Add(id ID, n int64) {
+	if int(id) >= len(r.kinds) {
+		r.unknown(id)
+	}
 	if r.kinds[id] != kindCounter {
 		panic(fmt.Sprintf("metrics: Add on latency %q: use Record", r.names[id]))
 	}
 	r.counts[id].Add(n)
+}
+
+// unknown panics about an ID that is not of the recorder's set.
+func (r *Recorder) unknown(id ID) {
+	panic(fmt.Sprintf("metrics: metric ID %d was not declared in this recorder's set (it has %d)", id, len(r.kinds)))
 }
 
 // swap exchanges the recorder's live histograms for its spares and takes its

@@ -170,3 +170,38 @@ func TestSummaryMatchesHistogram(t *testing.T) {
 		t.Errorf("unrecorded latency = %+v, want zero count with an encoded empty histogram", got)
 	}
 }
+
+func TestRecordDoesNotAllocateOnceWarm(t *testing.T) {
+	s := NewSet()
+	lat := s.Latency("update.accepted")
+	sent := s.Counter("update.sent")
+	c := s.collectorAt(testStart)
+	r := s.NewRecorder()
+	r.Record(lat, int64(time.Millisecond))
+	c.Interval(testStart.Add(time.Second))
+	r.Record(lat, int64(time.Millisecond))
+	c.Interval(testStart.Add(2 * time.Second))
+	allocs := testing.AllocsPerRun(1000, func() {
+		r.Record(lat, int64(3*time.Millisecond))
+		r.Add(sent, 1)
+	})
+	if allocs != 0 {
+		t.Errorf("Record and Add allocate %v times per call, want 0", allocs)
+	}
+}
+
+func TestUnknownIDPanicsWithReason(t *testing.T) {
+	s := NewSet()
+	s.Counter("update.sent")
+	r := s.NewRecorder()
+	for name, do := range map[string]func(){"Record": func() { r.Record(7, 1000) }, "Add": func() { r.Add(7, 1) }} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if msg, _ := recover().(string); msg != "metrics: metric ID 7 was not declared in this recorder's set (it has 1)" {
+					t.Errorf("panic %q", msg)
+				}
+			}()
+			do()
+		})
+	}
+}

@@ -21,11 +21,13 @@ type ID uint32
 // kind tells a latency metric from a counter.
 type kind uint8
 
+// The kinds of metric.
 const (
 	kindLatency kind = iota + 1
 	kindCounter
 )
 
+// String names the kind for messages.
 func (k kind) String() string {
 	if k == kindLatency {
 		return "latency"
@@ -91,6 +93,7 @@ func (s *Set) Lookup(name string) (ID, bool) {
 	return id, ok
 }
 
+// declare adds or finds a metric; see Set for the rules.
 func (s *Set) declare(name string, k kind, opts []Option) ID {
 	if name == "" || strings.ContainsFunc(name, isSpace) {
 		panic(fmt.Sprintf("metrics: metric name %q: want a non-empty dotted name without spaces such as update.accepted", name))

@@ -33,8 +33,10 @@ type Threshold struct {
 	literal string  // the value as written
 }
 
+// stat is the statistic a threshold checks.
 type stat uint8
 
+// The statistics; statNone marks a Threshold not yet parsed.
 const (
 	statNone stat = iota
 	statPercentile
@@ -46,8 +48,10 @@ const (
 	statRate
 )
 
+// op is a threshold's comparison.
 type op uint8
 
+// The comparisons.
 const (
 	opLT op = iota + 1
 	opLE
@@ -57,6 +61,7 @@ const (
 	opNE
 )
 
+// holds reports whether "a op b" is true.
 func (o op) holds(a, b float64) bool {
 	switch o {
 	case opLT:
@@ -80,6 +85,7 @@ type ThresholdError struct {
 	Metric, Expr, Want string
 }
 
+// Error writes the threshold error as "metric: \"expr\": want what".
 func (e *ThresholdError) Error() string {
 	return fmt.Sprintf("%s: %q: want %s", e.Metric, e.Expr, e.Want)
 }
@@ -287,6 +293,7 @@ func (t Threshold) measure(r *Report) (float64, string, error) {
 	return v, t.stat.name(t.pct) + "=" + FormatLatency(v), nil
 }
 
+// name writes the statistic as thresholds spell it, p(N) with pct.
 func (s stat) name(pct float64) string {
 	switch s {
 	case statPercentile:
