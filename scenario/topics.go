@@ -1,0 +1,151 @@
+package scenario
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Topic filter limits of AWS IoT Core.
+const (
+	maxTopicBytes         = 256
+	maxTopicSlashes       = 7
+	maxFiltersPerObserver = 8
+	maxSubscriptions      = 50
+	maxShadowName         = 64
+)
+
+// ShadowTopic gives the topic of a shadow operation, such as
+// ShadowTopic("sim-1", "classic", "update/accepted") =
+// "$aws/things/sim-1/shadow/update/accepted"; shadow is ClassicShadow or the
+// name of a named shadow.
+func ShadowTopic(thing, shadow, suffix string) string {
+	if shadow == ClassicShadow {
+		return "$aws/things/" + thing + "/shadow/" + suffix
+	}
+	return "$aws/things/" + thing + "/shadow/name/" + shadow + "/" + suffix
+}
+
+// DeviceFilters gives the topic filters a device subscribes to, for each of
+// its shadows: accepted and rejected for every kind of request some phase
+// sends, and update/delta when some phase responds to deltas. Updates sent in
+// answer to a delta need the update replies too.
+func (s *Scenario) DeviceFilters(thing string) []string {
+	var update, get, del, delta bool
+	for _, p := range s.Phases {
+		update = update || p.Mix.Update > 0 || p.RespondToDelta
+		get = get || p.Mix.Get > 0
+		del = del || p.Mix.Delete > 0
+		delta = delta || p.RespondToDelta
+	}
+	var out []string
+	for _, sh := range s.Fleet.Shadows {
+		if update {
+			out = append(out, ShadowTopic(thing, sh, "update/accepted"), ShadowTopic(thing, sh, "update/rejected"))
+		}
+		if get {
+			out = append(out, ShadowTopic(thing, sh, "get/accepted"), ShadowTopic(thing, sh, "get/rejected"))
+		}
+		if del {
+			out = append(out, ShadowTopic(thing, sh, "delete/accepted"), ShadowTopic(thing, sh, "delete/rejected"))
+		}
+		if delta {
+			out = append(out, ShadowTopic(thing, sh, "update/delta"))
+		}
+	}
+	return out
+}
+
+// checkShadowName reports why name is not a valid AWS shadow name.
+func checkShadowName(name string) error {
+	if name == "" || len(name) > maxShadowName {
+		return fmt.Errorf("shadow name %q has %d bytes; want 1 to %d", name, len(name), maxShadowName)
+	}
+	for _, r := range name {
+		if !thingNameRune(r) && r != '$' {
+			return fmt.Errorf("shadow name %q: character %q is not allowed; want [$a-zA-Z0-9:_-]", name, r)
+		}
+	}
+	return nil
+}
+
+// checkFilter reports why f is not a topic filter AWS IoT Core accepts.
+func checkFilter(f string) error {
+	switch {
+	case f == "":
+		return fmt.Errorf("empty topic filter")
+	case len(f) > maxTopicBytes:
+		return fmt.Errorf("topic filter %q has %d bytes; AWS allows %d", f, len(f), maxTopicBytes)
+	case strings.Count(f, "/") > maxTopicSlashes:
+		return fmt.Errorf("topic filter %q has %d slashes; AWS allows %d", f, strings.Count(f, "/"), maxTopicSlashes)
+	}
+	levels := strings.Split(f, "/")
+	for i, l := range levels {
+		switch {
+		case l == "#" && i != len(levels)-1:
+			return fmt.Errorf("topic filter %q: # must be the last level", f)
+		case l != "#" && l != "+" && strings.ContainsAny(l, "#+"):
+			return fmt.Errorf("topic filter %q: level %q mixes a wildcard with other characters", f, l)
+		}
+	}
+	return nil
+}
+
+// matchFilter reports whether the topic filter matches the topic under MQTT
+// rules: + is one level, # the rest (including the parent level), and a filter
+// starting with a wildcard does not match a topic starting with $.
+func matchFilter(filter, topic string) bool {
+	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
+		return false
+	}
+	for {
+		fl, frest, fmore := strings.Cut(filter, "/")
+		if fl == "#" {
+			return true
+		}
+		tl, trest, tmore := strings.Cut(topic, "/")
+		if fl != "+" && fl != tl {
+			return false
+		}
+		switch {
+		case !fmore && !tmore:
+			return true
+		case !tmore:
+			return frest == "#"
+		case !fmore:
+			return false
+		}
+		filter, topic = frest, trest
+	}
+}
+
+// matchingThings counts the things of the fleet whose shadow topic with the
+// given shadow and suffix the filter matches.
+func (f Fleet) matchingThings(filter, shadow, suffix string) int {
+	levels := strings.SplitN(filter, "/", 4)
+	wild := false
+	for i, l := range levels {
+		if i <= 2 && (l == "+" || l == "#") {
+			wild = true
+		}
+	}
+	if wild || len(levels) < 3 {
+		if matchFilter(filter, ShadowTopic(f.ThingName(0), shadow, suffix)) {
+			return f.Things
+		}
+		return 0
+	}
+	if _, ok := f.ThingIndex(levels[2]); ok && matchFilter(filter, ShadowTopic(levels[2], shadow, suffix)) {
+		return 1
+	}
+	return 0
+}
+
+// thingLevel gives the third level of a topic filter, where shadow topics
+// hold the thing name.
+func thingLevel(filter string) string {
+	levels := strings.SplitN(filter, "/", 4)
+	if len(levels) < 3 {
+		return ""
+	}
+	return levels[2]
+}
