@@ -152,28 +152,17 @@ func skipValue(b []byte, i int) (int, bool) {
 	}
 }
 
-// rejectionToken returns the clientToken literal of payload to echo in a
-// rejection the service makes itself, or nil when the request has no valid
-// one (a string of at most maxBytes bytes once decoded).
-func rejectionToken(payload []byte, maxBytes int) []byte {
+// rejectionToken returns the clientToken of payload to echo in a rejection
+// the service makes itself, or "" when the request has no valid one (a
+// string of at most maxBytes bytes once decoded).
+func rejectionToken(payload []byte, maxBytes int) string {
 	lit, ok := findClientToken(payload)
 	if !ok {
-		return nil
+		return ""
 	}
 	var s string
 	if json.Unmarshal(lit, &s) != nil || len(s) > maxBytes {
-		return nil
+		return ""
 	}
-	return lit
-}
-
-// appendTooManyRequests appends the 429 error document, echoing the token
-// literal when there is one.
-func appendTooManyRequests(b, token []byte) []byte {
-	b = append(b, `{"code":429,"message":"TOO_MANY_REQUESTS"`...)
-	if token != nil {
-		b = append(b, `,"clientToken":`...)
-		b = append(b, token...)
-	}
-	return append(b, '}')
+	return s
 }

@@ -45,33 +45,17 @@ func TestRejectionTokenHonoursTheLimit(t *testing.T) {
 		max     int
 		want    string
 	}{
-		{`{"clientToken":"abc"}`, 64, `"abc"`},
+		{`{"clientToken":"abc"}`, 64, `abc`},
 		{`{"clientToken":"` + long + `"}`, 64, ``},
-		{`{"clientToken":"` + long + `"}`, 65, `"` + long + `"`},
-		{`{"clientToken":"\u00e9"}`, 2, `"\u00e9"`},
+		{`{"clientToken":"` + long + `"}`, 65, long},
+		{`{"clientToken":"\u00e9"}`, 2, `é`},
 		{`{"clientToken":"\u00e9"}`, 1, ``},
 		{`{"clientToken":"\x"}`, 64, ``},
+		{`{"clientToken":7}`, 64, ``},
 	}
 	for _, tc := range tests {
-		if got := rejectionToken([]byte(tc.payload), tc.max); string(got) != tc.want {
+		if got := rejectionToken([]byte(tc.payload), tc.max); got != tc.want {
 			t.Errorf("rejectionToken(%s, %d) = %q, want %q", tc.payload, tc.max, got, tc.want)
-		}
-	}
-}
-
-func TestTooManyRequestsDocument(t *testing.T) {
-	tests := []struct{ token, want string }{
-		{"", `{"code":429,"message":"TOO_MANY_REQUESTS"}`},
-		{`"a\"b"`, `{"code":429,"message":"TOO_MANY_REQUESTS","clientToken":"a\"b"}`},
-	}
-	for _, tc := range tests {
-		var tok []byte
-		if tc.token != "" {
-			tok = []byte(tc.token)
-		}
-		got := string(appendTooManyRequests(nil, tok))
-		if got != tc.want || !json.Valid([]byte(got)) {
-			t.Errorf("appendTooManyRequests(%s) = %s, want %s", tc.token, got, tc.want)
 		}
 	}
 }
