@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"math"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +49,9 @@ func TestIntervalsAddUpToFinalUnderConcurrency(t *testing.T) {
 	c := s.collectorAt(testStart)
 
 	value := func(w, i int) int64 { return int64(w*7919+i*104729)%int64(2*time.Second) + int64(time.Microsecond) }
+	// Workers wait for a fresh interval every 2000 values, so recording and
+	// collecting interleave however the scheduler runs them.
+	var ticked atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
 		r := s.NewRecorder()
@@ -54,6 +59,11 @@ func TestIntervalsAddUpToFinalUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range perWorker {
+				if i%2000 == 1999 {
+					for seen := ticked.Load(); ticked.Load() == seen; {
+						runtime.Gosched()
+					}
+				}
 				r.Record(lat, value(w, i))
 				r.Add(sent, 2)
 				if i%10 == 0 {
@@ -76,19 +86,30 @@ func TestIntervalsAddUpToFinalUnderConcurrency(t *testing.T) {
 			}
 			now = now.Add(time.Second)
 			c.Interval(now)
+			ticked.Add(1)
 			n++
 		}
 	}()
 	wg.Wait()
 	close(done)
 	n := <-ticks
+	if n < perWorker/2000 {
+		t.Fatalf("only %d intervals while recording, want at least %d", n, perWorker/2000)
+	}
 	rep := c.FinalAt(testStart.Add(time.Duration(n+1) * time.Second))
 
 	var sumSent, sumLat, sumOther int64
+	withData := 0
 	for _, iv := range rep.Intervals {
+		if iv.Latencies["update.accepted"].Count > 0 {
+			withData++
+		}
 		sumSent += iv.Counters["update.sent"]
 		sumLat += iv.Latencies["update.accepted"].Count
 		sumOther += iv.Latencies["delta"].Count
+	}
+	if withData < 2 {
+		t.Errorf("values landed in %d intervals, want them spread over several", withData)
 	}
 	if want := int64(2 * workers * perWorker); sumSent != want || rep.Counters["update.sent"] != want {
 		t.Errorf("update.sent: intervals %d, final %d, want %d", sumSent, rep.Counters["update.sent"], want)
