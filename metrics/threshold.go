@@ -25,12 +25,11 @@ type Threshold struct {
 	Metric string
 	Expr   string
 
-	stat    stat
-	pct     float64 // the N of p(N)
-	op      op
-	value   float64 // ns, a count, a ratio (0.001 for 0.1%) or a per-second rate
-	perSec  bool    // rate given as N/s rather than N%
-	literal string  // the value as written
+	stat   stat
+	pct    float64 // the N of p(N)
+	op     op
+	value  float64 // ns, a count, a ratio (0.001 for 0.1%) or a per-second rate
+	perSec bool    // rate given as N/s rather than N%
 }
 
 // stat is the statistic a threshold checks.
@@ -162,7 +161,6 @@ func ParseThreshold(metric, expr string) (Threshold, error) {
 		return fail("an operator (<, <=, >, >=, ==, !=) after " + statText)
 	}
 	s = strings.TrimSpace(s)
-	t.literal = s
 	switch t.stat {
 	case statCount:
 		n, err := strconv.ParseInt(s, 10, 64)
