@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 type tokenKind uint8
@@ -140,6 +141,9 @@ func (p *pattern) match(s *subject, c *Context) bool {
 			t := &toks[pi]
 			switch t.kind {
 			case tokStar:
+				if pi == len(toks)-1 {
+					return true
+				}
 				starP, starS = pi, si
 				pi++
 				continue
@@ -163,6 +167,15 @@ func (p *pattern) match(s *subject, c *Context) bool {
 			return false
 		}
 		starS += s.charWidth(starS)
+		if lit := p.literalAfter(starP, c); lit != "" && utf8.RuneStart(lit[0]) {
+			// A literal that starts a character can only match where its first
+			// byte occurs, and such a byte always begins a character.
+			next := s.indexByte(starS, lit[0])
+			if next < 0 {
+				return false
+			}
+			starS = next
+		}
 		si = starS
 		pi = starP + 1
 	}
@@ -180,4 +193,19 @@ func (p *pattern) resolvable(c *Context) bool {
 		}
 	}
 	return true
+}
+
+// literalAfter returns the text of the token after token i when it is a
+// literal or a resolved variable, or "".
+func (p *pattern) literalAfter(i int, c *Context) string {
+	if i+1 >= len(p.toks) {
+		return ""
+	}
+	switch t := &p.toks[i+1]; t.kind {
+	case tokLiteral:
+		return t.lit
+	case tokVariable:
+		return c.resolve(t.v, t.lit)
+	}
+	return ""
 }

@@ -1,6 +1,26 @@
 package policy
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// defaultPrefix is the ARN up to the resource type in the default region
+// and account.
+const defaultPrefix = "arn:aws:iot:" + DefaultRegion + ":" + DefaultAccount
+
+// defaultPrefixes holds, per action, the ARN before the resource name in the
+// default region and account.
+var defaultPrefixes = [...]string{
+	Connect:           defaultPrefix + ":client/",
+	Publish:           defaultPrefix + ":topic/",
+	Subscribe:         defaultPrefix + ":topicfilter/",
+	Receive:           defaultPrefix + ":topic/",
+	RetainPublish:     defaultPrefix + ":topic/",
+	GetThingShadow:    defaultPrefix + ":thing/",
+	UpdateThingShadow: defaultPrefix + ":thing/",
+	DeleteThingShadow: defaultPrefix + ":thing/",
+}
 
 // subject is the text a pattern is matched against, held as the pieces it
 // is made of (the ARN prefix, region, account, resource type and name) so
@@ -19,6 +39,11 @@ func (s *subject) add(p string) {
 
 // arn makes s the resource ARN arn:aws:iot:REGION:ACCOUNT:TYPE/NAME for a.
 func (s *subject) arn(a Action, name string, c *Context) {
+	if c.region() == DefaultRegion && c.account() == DefaultAccount {
+		s.add(defaultPrefixes[a])
+		s.add(name)
+		return
+	}
 	s.add("arn:aws:iot:")
 	s.add(c.region())
 	s.add(":")
@@ -67,4 +92,24 @@ func (s *subject) charWidth(pos int) int {
 		pos -= len(p)
 	}
 	return 0
+}
+
+// indexByte returns the first offset at or after from where byte b occurs,
+// or -1.
+func (s *subject) indexByte(from int, b byte) int {
+	base := 0
+	for k := 0; k < s.n; k++ {
+		p := s.parts[k]
+		if from < base+len(p) {
+			start := 0
+			if from > base {
+				start = from - base
+			}
+			if i := strings.IndexByte(p[start:], b); i >= 0 {
+				return base + start + i
+			}
+		}
+		base += len(p)
+	}
+	return -1
 }
