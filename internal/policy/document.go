@@ -90,6 +90,9 @@ func parse(doc []byte) (*Document, error) {
 	if err := json.Unmarshal(doc, &top); err != nil {
 		return nil, syntaxError(doc, err)
 	}
+	if err := duplicateKey(doc); err != nil {
+		return nil, err
+	}
 	fields, err := object(doc, "policy document")
 	if err != nil {
 		return nil, err

@@ -51,6 +51,9 @@ func TestParseRejectsMalformedDocumentsNamingTheField(t *testing.T) {
 		{"bool value not a boolean", `{` + v + `"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"iot:Connection.Thing.IsAttached":"yes"}}}]}`, `Statement[0].Condition.Bool.iot:Connection.Thing.IsAttached: want "true" or "false", got "yes"`},
 		{"empty operator block", `{` + v + `"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringLike":{}}}]}`, `Statement[0].Condition.StringLike: want at least one condition key`},
 		{"string condition value a number", `{` + v + `"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"iot:ClientId":[7]}}}]}`, `Statement[0].Condition.StringEquals.iot:ClientId[0]: want a string, got number`},
+		{"duplicate effect", `{` + v + `"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*","Effect":"Allow"}]}`, `Statement[1].Effect: duplicate key`},
+		{"duplicate top-level key", `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*"},"Version":"2012-10-17"}`, `Version: duplicate key`},
+		{"duplicate condition key", `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringLike":{"iot:ClientId":"a","iot:ClientId":["b"]}}}}`, `Statement.Condition.StringLike.iot:ClientId: duplicate key`},
 		{"id not a string", `{` + v + `"Id":[],"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, `Id: want a string, got array`},
 	}
 	for _, tt := range tests {
