@@ -22,8 +22,11 @@ func (s *Shadow) MarshalBinary() ([]byte, error) {
 		b[1] = 1
 	}
 	b = binary.AppendVarint(b, s.version)
-	b = marshalNode(b, &s.desired)
-	return marshalNode(b, &s.reported), nil
+	for _, sec := range [2]node{s.desired, s.reported} {
+		sec.typ = tObject // the zero Shadow's sections are untyped
+		b = marshalNode(b, &sec)
+	}
+	return b, nil
 }
 
 func marshalNode(b []byte, n *node) []byte {
@@ -71,7 +74,7 @@ func (s *Shadow) UnmarshalBinary(data []byte) error {
 		return errors.New("shadow: unmarshal: a shadow that does not exist holds state")
 	}
 	s.exists, s.version = data[1] == 1, version
-	s.desired, s.reported = desired, reported
+	s.desired, s.reported, s.encOK = desired, reported, false
 	return nil
 }
 
@@ -101,9 +104,9 @@ func (d *decoder) bytes() ([]byte, error) {
 		return nil, d.fail("bad length")
 	}
 	d.i += n
-	v := d.b[d.i : d.i+int(l)]
+	v := d.b[d.i : d.i+int(l) : d.i+int(l)]
 	d.i += int(l)
-	return cloneBytes(v), nil
+	return v, nil
 }
 
 // section reads a top-level section, which must be an object.
@@ -141,7 +144,7 @@ func (d *decoder) node(n *node, depth int) error {
 		if t == tArray && arrayHoldsNull(raw) {
 			return d.fail("array holds null")
 		}
-		*n = node{typ: t, raw: raw, ts: ts}
+		*n = node{typ: t, raw: cloneBytes(raw), ts: ts}
 		return nil
 	}
 	count, k := binary.Uvarint(d.b[d.i:])
@@ -165,7 +168,7 @@ func (d *decoder) node(n *node, depth int) error {
 		if v.typ == tObject && len(v.kids) == 0 {
 			return d.fail("empty object member")
 		}
-		n.kids = append(n.kids, member{key: key, val: v})
+		n.kids = append(n.kids, storedMember(key, v))
 	}
 	return nil
 }

@@ -61,4 +61,3 @@ func AppendErrorDocument(b []byte, code int, message, token string) []byte {
 	}
 	return append(b, '}')
 }
-

@@ -124,38 +124,47 @@ func appendValue(b []byte, n *node) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendQuoted(b, n.kids[i].key)
-		b = append(b, ':')
+		b = n.kids[i].appendKey(b)
 		b = appendValue(b, &n.kids[i].val)
 	}
 	return append(b, '}')
 }
 
+// tsText remembers the decimal text of the last timestamp written: most
+// leaves of a document share a few timestamps.
+type tsText struct {
+	ts     int64
+	n      int
+	digits [20]byte
+}
+
 // appendTimestamp appends {"timestamp":ts}.
-func appendTimestamp(b []byte, ts int64) []byte {
+func (c *tsText) appendTimestamp(b []byte, ts int64) []byte {
+	if c.n == 0 || c.ts != ts {
+		c.ts, c.n = ts, len(strconv.AppendInt(c.digits[:0], ts, 10))
+	}
 	b = append(b, `{"timestamp":`...)
-	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, c.digits[:c.n]...)
 	return append(b, '}')
 }
 
 // appendMeta appends the metadata mirroring n: an object per object and a
 // timestamp object per leaf. ts < 0 takes each leaf's stored timestamp;
 // otherwise every leaf gets ts.
-func appendMeta(b []byte, n *node, ts int64) []byte {
+func (c *tsText) appendMeta(b []byte, n *node, ts int64) []byte {
 	if n.isLeaf() {
 		if ts < 0 {
-			return appendTimestamp(b, n.ts)
+			return c.appendTimestamp(b, n.ts)
 		}
-		return appendTimestamp(b, ts)
+		return c.appendTimestamp(b, ts)
 	}
 	b = append(b, '{')
 	for i := range n.kids {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendQuoted(b, n.kids[i].key)
-		b = append(b, ':')
-		b = appendMeta(b, &n.kids[i].val, ts)
+		b = n.kids[i].appendKey(b)
+		b = c.appendMeta(b, &n.kids[i].val, ts)
 	}
 	return append(b, '}')
 }

@@ -27,10 +27,33 @@ type node struct {
 	ts   int64
 }
 
-// member is one object member (key decoded) or one array element (key nil).
+// member is one object member (key decoded) or one array element (key
+// nil). Stored members also keep their key encoded with its colon, ready to
+// append.
 type member struct {
-	key []byte
-	val node
+	key  []byte
+	qkey []byte
+	val  node
+}
+
+// storedMember makes a stored member named key (copied) with value v.
+func storedMember(key []byte, v node) member {
+	q := appendQuoted(make([]byte, 0, quotedLen(key)+1), key)
+	q = append(q, ':')
+	k := q[1 : 1+len(key) : 1+len(key)]
+	if len(q) != len(key)+3 {
+		k = cloneBytes(key)
+	}
+	return member{key: k, qkey: q, val: v}
+}
+
+// appendKey appends the member's key as "key":.
+func (m *member) appendKey(b []byte) []byte {
+	if m.qkey != nil {
+		return append(b, m.qkey...)
+	}
+	b = appendQuoted(b, m.key)
+	return append(b, ':')
 }
 
 // isLeaf reports whether n is stored as JSON text rather than members.

@@ -137,7 +137,7 @@ func mergeObject(o, u *node, ts int64) {
 			case i >= 0:
 				o.kids[i].val = c
 			default:
-				o.kids = append(o.kids, member{key: cloneBytes(m.key), val: c})
+				o.kids = append(o.kids, storedMember(m.key, c))
 			}
 		default:
 			if i >= 0 {
@@ -146,7 +146,7 @@ func mergeObject(o, u *node, ts int64) {
 			}
 			var v node
 			setLeaf(&v, &m.val, ts)
-			o.kids = append(o.kids, member{key: cloneBytes(m.key), val: v})
+			o.kids = append(o.kids, storedMember(m.key, v))
 		}
 	}
 }

@@ -14,6 +14,14 @@ type Shadow struct {
 	desired  node // an object; no members means the section is absent
 	reported node
 
+	// encState and encMeta cache the encoded sections (values and metadata,
+	// without braces) while encOK; any change of state clears encOK.
+	encState     []byte
+	encMeta      []byte
+	encDelta     []byte // the delta object, empty when there is no delta
+	encDeltaMeta []byte
+	encOK        bool
+
 	// Scratch reused from request to request.
 	p       parser
 	root    node
@@ -75,7 +83,7 @@ func (s *Shadow) Update(payload []byte, now int64, lim Limits) Result {
 		mergeSection(&s.desired, &req.desired, now)
 		mergeSection(&s.reported, &req.reported, now)
 	}
-	s.exists, s.version = true, version
+	s.exists, s.version, s.encOK = true, version, false
 	out = append(out, `"current":`...)
 	out = s.appendDocument(out)
 	out = append(out, `,"timestamp":`...)
@@ -111,19 +119,21 @@ func (s *Shadow) Get(payload []byte, now int64, lim Limits) Result {
 		return s.reject(rej, &req)
 	}
 	out := make([]byte, 0, s.outHint)
+	s.encode()
 	out = append(out, `{"state":{`...)
-	out = s.appendSections(out, false)
+	out = append(out, s.encState...)
 	mark := len(out)
 	if mark > len(`{"state":{`) {
 		out = append(out, ',')
 	}
-	out = append(out, `"delta":`...)
-	var nonEmpty bool
-	if out, nonEmpty = appendDelta(out, &s.desired, &s.reported, false); !nonEmpty {
+	if len(s.encDelta) > 0 {
+		out = append(out, `"delta":`...)
+		out = append(out, s.encDelta...)
+	} else {
 		out = out[:mark]
 	}
 	out = append(out, `},"metadata":{`...)
-	out = s.appendSections(out, true)
+	out = append(out, s.encMeta...)
 	out = appendTail(out, s.version, now, &req)
 	s.outHint = max(s.outHint, len(out))
 	return Result{Accepted: out[:len(out):len(out)], Version: s.version, ClientToken: tokenString(&req)}
@@ -141,7 +151,7 @@ func (s *Shadow) Delete(payload []byte, now int64, lim Limits) Result {
 	if rej != nil {
 		return s.reject(rej, &req)
 	}
-	s.exists = false
+	s.exists, s.encOK = false, false
 	s.desired, s.reported = node{typ: tObject}, node{typ: tObject}
 	out := make([]byte, 0, 48+len(req.token))
 	out = append(out, `{"version":`...)
@@ -204,7 +214,7 @@ func appendTail(b []byte, version, now int64, req *request) []byte {
 
 // appendSections appends the non-empty stored sections, as values or as
 // their metadata, without the enclosing braces.
-func (s *Shadow) appendSections(b []byte, meta bool) []byte {
+func (s *Shadow) appendSections(b []byte, meta bool, c *tsText) []byte {
 	first := true
 	for _, sec := range [2]struct {
 		key string
@@ -219,7 +229,7 @@ func (s *Shadow) appendSections(b []byte, meta bool) []byte {
 		first = false
 		b = append(b, sec.key...)
 		if meta {
-			b = appendMeta(b, sec.n, -1)
+			b = c.appendMeta(b, sec.n, -1)
 		} else {
 			b = appendValue(b, sec.n)
 		}
@@ -227,13 +237,30 @@ func (s *Shadow) appendSections(b []byte, meta bool) []byte {
 	return b
 }
 
+// encode fills the cache of encoded sections when it is stale.
+func (s *Shadow) encode() {
+	if s.encOK {
+		return
+	}
+	var c tsText
+	s.encState = s.appendSections(s.encState[:0], false, &c)
+	s.encMeta = s.appendSections(s.encMeta[:0], true, &c)
+	s.encDelta, _ = appendDelta(s.encDelta[:0], &s.desired, &s.reported, nil)
+	s.encDeltaMeta = s.encDeltaMeta[:0]
+	if len(s.encDelta) > 0 {
+		s.encDeltaMeta, _ = appendDelta(s.encDeltaMeta, &s.desired, &s.reported, &c)
+	}
+	s.encOK = true
+}
+
 // appendDocument appends {"state":{…},"metadata":{…},"version":N} as
 // update/documents shows it.
 func (s *Shadow) appendDocument(b []byte) []byte {
+	s.encode()
 	b = append(b, `{"state":{`...)
-	b = s.appendSections(b, false)
+	b = append(b, s.encState...)
 	b = append(b, `},"metadata":{`...)
-	b = s.appendSections(b, true)
+	b = append(b, s.encMeta...)
 	b = append(b, `},"version":`...)
 	b = strconv.AppendInt(b, s.version, 10)
 	return append(b, '}')
@@ -248,28 +275,28 @@ func appendUpdateAccepted(b []byte, req *request, version, now int64) []byte {
 		return appendTail(b, version, now, req)
 	}
 	b = append(b, `{"state":`...)
-	b = appendEcho(b, req.state, -1)
+	var c tsText
+	b = appendEcho(b, req.state, -1, &c)
 	b = append(b, `,"metadata":`...)
-	b = appendEcho(b, req.state, now)
+	b = appendEcho(b, req.state, now, &c)
 	b = b[:len(b)-1]
 	return appendTail(b, version, now, req)
 }
 
 // appendEcho appends the desired and reported members of the request's
 // state in the order sent, as values (ts < 0) or as metadata at ts.
-func appendEcho(b []byte, state *node, ts int64) []byte {
+func appendEcho(b []byte, state *node, ts int64, c *tsText) []byte {
 	b = append(b, '{')
 	for i := range state.kids {
 		m := &state.kids[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendQuoted(b, m.key)
-		b = append(b, ':')
+		b = m.appendKey(b)
 		if ts < 0 {
 			b = appendValue(b, &m.val)
 		} else {
-			b = appendMeta(b, &m.val, ts)
+			b = c.appendMeta(b, &m.val, ts)
 		}
 	}
 	return append(b, '}')
@@ -279,22 +306,21 @@ func appendEcho(b []byte, state *node, ts int64) []byte {
 // differ: the whole delta, the desired metadata of its fields, and the
 // update's version, timestamp and token.
 func (s *Shadow) appendDeltaDocument(b []byte, req *request, now int64) ([]byte, bool) {
-	start := len(b)
-	b = append(b, `{"state":`...)
-	b, nonEmpty := appendDelta(b, &s.desired, &s.reported, false)
-	if !nonEmpty {
-		return b[:start], false
+	s.encode()
+	if len(s.encDelta) == 0 {
+		return b, false
 	}
+	b = append(b, `{"state":`...)
+	b = append(b, s.encDelta...)
 	b = append(b, `,"metadata":`...)
-	b, _ = appendDelta(b, &s.desired, &s.reported, true)
-	b = b[:len(b)-1]
+	b = append(b, s.encDeltaMeta[:len(s.encDeltaMeta)-1]...)
 	return appendTail(b, s.version, now, req), true
 }
 
 // appendDelta appends the delta of desired d against reported r as an
-// object (their metadata when meta is set) and reports whether it has any
+// object (their metadata when c is not nil) and reports whether it has any
 // member; when it has none, nothing is appended.
-func appendDelta(b []byte, d, r *node, meta bool) ([]byte, bool) {
+func appendDelta(b []byte, d, r *node, c *tsText) ([]byte, bool) {
 	start := len(b)
 	b = append(b, '{')
 	n := 0
@@ -308,20 +334,19 @@ func appendDelta(b []byte, d, r *node, meta bool) ([]byte, bool) {
 		if n > 0 {
 			b = append(b, ',')
 		}
-		b = appendQuoted(b, m.key)
-		b = append(b, ':')
+		b = m.appendKey(b)
 		switch {
 		case m.val.typ == tObject && rv != nil && rv.typ == tObject:
 			var nonEmpty bool
-			if b, nonEmpty = appendDelta(b, &m.val, rv, meta); !nonEmpty {
+			if b, nonEmpty = appendDelta(b, &m.val, rv, c); !nonEmpty {
 				b = b[:mark]
 				continue
 			}
 		case rv != nil && equalValue(&m.val, rv):
 			b = b[:mark]
 			continue
-		case meta:
-			b = appendMeta(b, &m.val, -1)
+		case c != nil:
+			b = c.appendMeta(b, &m.val, -1)
 		default:
 			b = appendValue(b, &m.val)
 		}
