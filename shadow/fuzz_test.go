@@ -68,7 +68,11 @@ func FuzzUpdate(f *testing.F) {
 			var delta struct {
 				State map[string]json.RawMessage
 			}
-			var docs struct{ Current struct{ State struct{ Desired map[string]json.RawMessage } } }
+			var docs struct {
+				Current struct {
+					State struct{ Desired map[string]json.RawMessage }
+				}
+			}
 			if err := json.Unmarshal(r.Delta, &delta); err != nil || len(delta.State) == 0 {
 				t.Fatalf("delta %s: %v", r.Delta, err)
 			}
