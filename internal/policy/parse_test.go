@@ -54,6 +54,7 @@ func TestParseRejectsMalformedDocumentsNamingTheField(t *testing.T) {
 		{"duplicate effect", `{` + v + `"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*","Effect":"Allow"}]}`, `Statement[1].Effect: duplicate key`},
 		{"duplicate top-level key", `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*"},"Version":"2012-10-17"}`, `Version: duplicate key`},
 		{"duplicate condition key", `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringLike":{"iot:ClientId":"a","iot:ClientId":["b"]}}}}`, `Statement.Condition.StringLike.iot:ClientId: duplicate key`},
+		{"condition value with unknown variable", `{` + v + `"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringLike":{"iot:ClientId":["a","${iot:Nope}"]}}}}`, `Statement.Condition.StringLike.iot:ClientId[1]: variable at byte 0 of "${iot:Nope}": unknown variable`},
 		{"id not a string", `{` + v + `"Id":[],"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, `Id: want a string, got array`},
 	}
 	for _, tt := range tests {

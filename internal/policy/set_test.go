@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 )
 
@@ -174,6 +175,18 @@ func TestVariableValuesMatchLiterally(t *testing.T) {
 	})
 }
 
+func TestStarBeforeVariable(t *testing.T) {
+	s := NewSet(mustParse(t, stmt("Allow", `"iot:Publish"`, `"arn:aws:iot:*:*:topic/*${iot:ClientId}/x"`)))
+	runChecks(t, s, []check{
+		{Publish, "a/b/c1/x", &Context{ClientID: "c1"}, true},
+		{Publish, "c1/x", &Context{ClientID: "c1"}, true},
+		{Publish, "c1c1/x/c1/x", &Context{ClientID: "c1"}, true},
+		{Publish, "c2/x", &Context{ClientID: "c1"}, false},
+		{Publish, "a/\x82/x", &Context{ClientID: "\x82"}, true},
+		{Publish, "a/\x82\x82/y", &Context{ClientID: "\x82"}, false},
+	})
+}
+
 func TestIsAttachedCondition(t *testing.T) {
 	doc := func(v string) *Document {
 		return mustParse(t, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iot:Connect","Resource":"*","Condition":{"Bool":{"iot:Connection.Thing.IsAttached":`+v+`}}}}`)
@@ -301,4 +314,28 @@ func TestAllowedDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("Allowed allocates %v times per run, want 0", allocs)
 	}
+}
+
+func TestAllowedIsSafeForConcurrentUse(t *testing.T) {
+	s := NewSet(mustParse(t, perThingPolicy))
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("thing-%d", g)
+			c := thing(name)
+			for range 200 {
+				if !s.Allowed(Receive, "$aws/things/"+name+"/shadow/update/accepted", c) {
+					t.Errorf("%s: own topic denied", name)
+					return
+				}
+				if s.Allowed(Receive, "$aws/things/other/shadow/update/accepted", c) {
+					t.Errorf("%s: other topic allowed", name)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
