@@ -18,6 +18,7 @@
 // their drawn delays differ: a response is never published before the
 // responses to earlier requests on the same shadow.
 //
-// With a data directory the shadows are written to DATA/shadows on Close and
-// read back by New.
+// With a data directory DATA, Close writes every shadow atomically to one
+// file, DATA/shadows/shadows.bin (temporary file, sync, rename), and New
+// reads it back, so an accepted update survives a clean shutdown.
 package shadowsvc

@@ -2,6 +2,10 @@ package shadowsvc
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -56,17 +60,78 @@ func TestDecodeStateSaysWhatIsWrong(t *testing.T) {
 	}
 }
 
+// withChecksum appends the state file's checksum to body, so that the
+// fuzzer explores the records rather than the checksum.
+func withChecksum(body []byte) []byte {
+	return binary.BigEndian.AppendUint32(append([]byte(nil), body...), crc32.ChecksumIEEE(body))
+}
+
 func FuzzDecodeState(f *testing.F) {
-	f.Add(encodeState(nil))
-	f.Add(encodeState([]record{{key: key{thing: "a", name: "b"}, blob: []byte("xyz")}}))
+	for _, recs := range [][]record{nil, {{key: key{thing: "a", name: "b"}, blob: []byte("xyz")}}} {
+		b := encodeState(recs)
+		f.Add(b[:len(b)-4])
+	}
 	f.Add([]byte(stateMagic + "\x05abcd"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		recs, err := decodeState(b)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		recs, err := decodeState(withChecksum(body))
 		if err != nil {
 			return
 		}
-		if again := encodeState(recs); !bytes.Equal(again, b) {
-			t.Fatalf("decodeState accepted %q but re-encodes it as %q", b, again)
+		again, err := decodeState(encodeState(recs))
+		if err != nil || len(again) != len(recs) {
+			t.Fatalf("records %+v decoded from %q do not survive a re-encoding: %+v, %v", recs, body, again, err)
+		}
+		for i := range recs {
+			if again[i].key != recs[i].key || !bytes.Equal(again[i].blob, recs[i].blob) {
+				t.Fatalf("record %d: %+v re-decodes as %+v", i, recs[i], again[i])
+			}
 		}
 	})
+}
+
+func TestCloseReportsAnUnwritableDataDir(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(Config{DataDir: dir}, newRecorder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocker := filepath.Join(dir, "shadows")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.Handle(nil, shadowTopic("a", "", "update"), []byte(`{"state":{"desired":{"x":1},"reported":{"x":1}}}`))
+	err = s.Close()
+	if err == nil || !strings.Contains(err.Error(), "save shadows") || !strings.Contains(err.Error(), blocker) {
+		t.Fatalf("Close with DATA/shadows a regular file: %v, want a save error naming %s", err, blocker)
+	}
+	if again := s.Close(); again == nil || again.Error() != err.Error() {
+		t.Fatalf("second Close = %v, want the first error again", again)
+	}
+}
+
+func TestNewReportsTheShadowItCannotRestore(t *testing.T) {
+	dir := t.TempDir()
+	path := stateFile(dir)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := encodeState([]record{{key: key{thing: "dev", name: "cfg"}, blob: []byte("not a shadow")}})
+	if err := os.WriteFile(path, state, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Config{DataDir: dir}, newRecorder())
+	if err == nil || !strings.Contains(err.Error(), `shadow "cfg" of thing "dev"`) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("New: %v, want an error naming the shadow and %s", err, path)
+	}
+}
+
+func TestNewReportsAnUnreadableStateFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(stateFile(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := New(Config{DataDir: dir}, newRecorder())
+	if err == nil || !strings.Contains(err.Error(), "load shadows") {
+		t.Fatalf("New with a directory as state file: %v, want a load error", err)
+	}
 }

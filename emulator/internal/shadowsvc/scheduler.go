@@ -42,13 +42,13 @@ type scheduler struct {
 	// clock returns the current time in nanoseconds since the service's start.
 	clock func() int64
 
-	mu    sync.Mutex
-	heap  []response
-	seq   uint64
-	wake  chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
-	close sync.Once
+	mu       sync.Mutex
+	heap     []response
+	seq      uint64
+	wake     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 // newScheduler starts a scheduler publishing through pub.
@@ -96,7 +96,7 @@ func (q *scheduler) pending() int {
 // shutdown stops the scheduler and waits for it; queued responses are
 // dropped unpublished and their connections' in-flight counts released.
 func (q *scheduler) shutdown() {
-	q.close.Do(func() { close(q.stop) })
+	q.stopOnce.Do(func() { close(q.stop) })
 	<-q.done
 	q.mu.Lock()
 	for i := range q.heap {

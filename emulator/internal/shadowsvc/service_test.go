@@ -437,6 +437,8 @@ func TestPersistenceSurvivesCloseAndNew(t *testing.T) {
 	handle(t, s, nil, shadowTopic("p2", "", "update"), `{"state":{"desired":{"a":1},"reported":{"a":1}}}`)
 	handle(t, s, nil, shadowTopic("p2", "", "update"), `{"state":{"desired":{"a":2},"reported":{"a":2}}}`)
 	handle(t, s, nil, shadowTopic("p2", "", "delete"), ``)
+	handle(t, s, nil, shadowTopic("p3", "", "update"), `{"state":{"reported":{"only":"reported"}}}`)
+	handle(t, s, nil, shadowTopic("p3", "want", "update"), `{"state":{"desired":{"only":"desired"}}}`)
 	handle(t, s, nil, shadowTopic("never", "", "get"), ``)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -454,6 +456,8 @@ func TestPersistenceSurvivesCloseAndNew(t *testing.T) {
 		{"p1", "cfg", "get", "get/accepted", 1},
 		{"p2", "", "get", "get/rejected", -1},
 		{"p2", "", "update", "update/accepted", 3},
+		{"p3", "", "get", "get/accepted", 1},
+		{"p3", "want", "get", "get/accepted", 1},
 		{"never", "", "get", "get/rejected", -1},
 	}
 	for i, st := range steps {
@@ -471,8 +475,21 @@ func TestPersistenceSurvivesCloseAndNew(t *testing.T) {
 			t.Errorf("step %d: version %d, want %d", i, d.int("version"), st.version)
 		}
 	}
-	if p1 := decode(t, rec.all()[0]); !strings.Contains(fmt.Sprint(p1["state"]), "a:1") {
-		t.Errorf("p1 state after reload: %v", p1["state"])
+	states := []struct {
+		msg  int
+		want string
+	}{
+		{0, `{"desired":{"a":1},"reported":{"a":1}}`},
+		{1, `{"desired":{"mode":"eco"},"reported":{"mode":"off"},"delta":{"mode":"eco"}}`},
+		{5, `{"reported":{"only":"reported"}}`},
+		{6, `{"desired":{"only":"desired"},"delta":{"only":"desired"}}`},
+	}
+	msgs := rec.all()
+	for _, st := range states {
+		var got struct{ State json.RawMessage }
+		if err := json.Unmarshal([]byte(msgs[st.msg].payload), &got); err != nil || string(got.State) != st.want {
+			t.Errorf("%s after reload: state %s, want %s", msgs[st.msg].topic, got.State, st.want)
+		}
 	}
 }
 
