@@ -660,6 +660,10 @@ func (d *decoder) choice(n *yaml.Node, path string) (string, bool) {
 func (d *decoder) thresholds(n *yaml.Node, path string, s *Scenario) {
 	d.pairs(n, path, "a mapping of metric names to threshold expressions", func(k, v *yaml.Node) {
 		p := join(path, k.Value)
+		if err := checkMetric(k.Value); err != nil {
+			d.errorf(k, p, "%v", err)
+			return
+		}
 		add := func(e *yaml.Node, ep string) {
 			if expr, ok := d.scalar(e, ep, "a threshold expression such as p(99)<250ms"); ok {
 				spec := ThresholdSpec{Metric: k.Value, Expr: expr, Line: e.Line, Column: e.Column}

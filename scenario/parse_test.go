@@ -173,6 +173,11 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"in flight zero", base + "in_flight: 0\n", []string{"x.yaml:5:12: in_flight: 0: want 1 or more"}},
 		{"bad scenario name", "name: my test\nphases: [{duration: 1s, rate: 1/s}]\n", []string{`x.yaml:1:7: name: "my test": want 1 to 128 characters from [A-Za-z0-9._-]`}},
 		{"two documents", base + "---\nname: y\n", []string{"x.yaml:5:1: a second YAML document; want one scenario per file"}},
+		{"threshold bad expression", base + "thresholds:\n  update.accepted: [\"p(99)<fast\", \"p(99)<1s\"]\n  update.rejected: \"ratio<1%\"\n", []string{
+			`x.yaml:6:21: thresholds.update.accepted[0]: "p(99)<fast": want a duration such as 250ms`,
+			`x.yaml:7:20: thresholds.update.rejected: "ratio<1%": want p(N), med, avg, min, max, count or rate, then an operator and a value, such as p(99)<250ms`}},
+		{"threshold bad metric", base + "thresholds:\n  \"update accepted\": \"p(99)<1s\"\n", []string{
+			`x.yaml:6:3: thresholds.update accepted: metric "update accepted": want a dotted name such as update.accepted`}},
 		{"threshold empty list", base + "thresholds:\n  update.accepted: []\n", []string{"x.yaml:6:20: thresholds.update.accepted: empty; want at least one expression"}},
 		{"errors are collected in file order", "name: x\ntimeout: soon\nphases:\n  - duration: 1s\n    rate: 1/q\nin_flight: -1\n", []string{
 			`x.yaml:2:10: timeout: "soon": want a duration such as 10s or 1m30s`,

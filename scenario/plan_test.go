@@ -144,7 +144,7 @@ func TestPlanWriteTextShowsPhasesAndWarnings(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"scenario plan (plan.yaml)",
-		"fleet    100 things × 2 shadows (classic, config), 14 subscriptions per device connection",
+		"fleet    100 things, shadows classic, config, 14 subscriptions per device connection",
 		"observer docs: connections 2, subscriptions 2 each",
 		"ramp     10s       0           100→300     3            3             3            150          0         150                 4.5                0\n",
 		"Model: the fleet connects before the first phase.",

@@ -27,8 +27,8 @@ func (p *Plan) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, " (%s)", p.Source)
 	}
 	fmt.Fprintf(&b, "\ntarget   %s\n", p.Target)
-	fmt.Fprintf(&b, "fleet    %d things × %d shadows (%s), %d subscriptions per device connection\n",
-		p.Things, len(p.Shadows), strings.Join(p.Shadows, ", "), p.DeviceSubscriptions)
+	fmt.Fprintf(&b, "fleet    %d things, shadows %s, %d subscriptions per device connection\n",
+		p.Things, strings.Join(p.Shadows, ", "), p.DeviceSubscriptions)
 	for _, o := range p.Observers {
 		fmt.Fprintf(&b, "observer %s: connections %d, subscriptions %d each\n", o.Name, o.Count, o.Subscriptions)
 	}
