@@ -2,7 +2,10 @@ package fleet
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -312,4 +315,105 @@ func overwrite(t *testing.T, path, content string) string {
 
 func verifyOpts(roots *x509.CertPool) x509.VerifyOptions {
 	return x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+}
+
+func TestWriteBundleCreatesOutDirAndDerivesPublicKey(t *testing.T) {
+	ca := newTestCA(t)
+	out := filepath.Join(t.TempDir(), "deep", "bundles")
+	id, err := ca.Issue("sim-9", KeyECDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPub := &Identity{CertPEM: id.CertPEM, KeyPEM: id.KeyPEM, CertificateID: id.CertificateID}
+	if err := WriteBundle(out, "sim-9", noPub); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "sim-9", PublicKeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, id.PublicKeyPEM) {
+		t.Error("derived public key differs from the issued one")
+	}
+}
+
+func TestWriteBundleRefusesAFileInPlaceOfTheDirectory(t *testing.T) {
+	ca := newTestCA(t)
+	out := t.TempDir()
+	overwrite(t, filepath.Join(out, "sim-1"), "a file")
+	id, err := ca.Issue("sim-1", KeyECDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = WriteBundle(out, "sim-1", id)
+	if err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("want a not-a-directory error, got %v", err)
+	}
+}
+
+// TestLoadBundleAcceptsAWSKeyFormats loads keys written as the AWS console
+// and OpenSSL write them: PKCS #1 for RSA and SEC 1 for ECDSA.
+func TestLoadBundleAcceptsAWSKeyFormats(t *testing.T) {
+	ca := newTestCA(t)
+	for _, kt := range []KeyType{KeyECDSA, KeyRSA} {
+		t.Run(string(kt), func(t *testing.T) {
+			id, err := ca.Issue("aws-"+string(kt), kt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, err := parsePrivateKeyPEM(id.KeyPEM, "issued")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var block *pem.Block
+			switch k := key.(type) {
+			case *rsa.PrivateKey:
+				block = &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}
+			case *ecdsa.PrivateKey:
+				der, err := x509.MarshalECPrivateKey(k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				block = &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}
+			}
+			id.KeyPEM = pem.EncodeToMemory(block)
+			dir := t.TempDir()
+			if err := WriteBundle(dir, "aws-"+string(kt), id); err != nil {
+				t.Fatal(err)
+			}
+			b, err := LoadBundle(filepath.Join(dir, "aws-"+string(kt)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.CertificateID != id.CertificateID {
+				t.Errorf("certificate ID %s, want %s", b.CertificateID, id.CertificateID)
+			}
+		})
+	}
+}
+
+func TestLoadBundleRejectsWrongPEMTypes(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	id, err := ca.Issue("sim-1", KeyECDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteBundle(dir, "sim-1", id); err != nil {
+		t.Fatal(err)
+	}
+	certPath := filepath.Join(dir, "sim-1", CertFileName)
+	keyPath := filepath.Join(dir, "sim-1", PrivateKeyFileName)
+	// Swap the files: each now holds the other's block type.
+	overwrite(t, certPath, string(id.KeyPEM))
+	overwrite(t, keyPath, string(id.CertPEM))
+	_, err = LoadBundle(filepath.Join(dir, "sim-1"))
+	if err == nil || !strings.Contains(err.Error(), certPath) || !strings.Contains(err.Error(), "want CERTIFICATE") {
+		t.Fatalf("error %v, want one naming %s and the expected block", err, certPath)
+	}
+	overwrite(t, certPath, string(id.CertPEM))
+	_, err = LoadBundle(filepath.Join(dir, "sim-1"))
+	if err == nil || !strings.Contains(err.Error(), keyPath) || !strings.Contains(err.Error(), "want PRIVATE KEY") {
+		t.Fatalf("error %v, want one naming %s and the expected block", err, keyPath)
+	}
 }

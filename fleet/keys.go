@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"strings"
 )
 
 // KeyType names the key algorithm of an issued identity.
@@ -24,6 +25,12 @@ const (
 
 // rsaBits is the modulus size of KeyRSA keys.
 const rsaBits = 2048
+
+// ParseKeyType reads a key type as given on a command line: "ecdsa" or "rsa"
+// (case-insensitive); "" means KeyECDSA.
+func ParseKeyType(s string) (KeyType, error) {
+	return KeyType(strings.ToLower(strings.TrimSpace(s))).normalize()
+}
 
 // normalize returns the key type the zero value stands for, or an error naming
 // the accepted values.

@@ -120,3 +120,22 @@ func FuzzThingName(f *testing.F) {
 		}
 	})
 }
+
+func TestParseKeyType(t *testing.T) {
+	tests := []struct {
+		in   string
+		want KeyType
+		ok   bool
+	}{
+		{"", KeyECDSA, true},
+		{"ecdsa", KeyECDSA, true},
+		{" RSA ", KeyRSA, true},
+		{"ed25519", "", false},
+	}
+	for _, tc := range tests {
+		got, err := ParseKeyType(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseKeyType(%q) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

@@ -383,3 +383,21 @@ func TestProvisionRefusesMalformedExistingManifest(t *testing.T) {
 		t.Error("the malformed manifest was overwritten")
 	}
 }
+
+// lyingRegistrar returns a certificate ID that is not the certificate's.
+type lyingRegistrar struct{ *memRegistrar }
+
+func (r lyingRegistrar) RegisterThing(ctx context.Context, thing string, certPEM []byte, policy string) (string, error) {
+	if _, err := r.memRegistrar.RegisterThing(ctx, thing, certPEM, policy); err != nil {
+		return "", err
+	}
+	return idA, nil
+}
+
+func TestProvisionChecksTheRegisteredCertificateID(t *testing.T) {
+	ca := newTestCA(t)
+	_, err := Provision(context.Background(), ca, lyingRegistrar{newMemRegistrar(ca.Pool())}, ProvisionOptions{Things: 1, OutDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "registrar returned certificate ID") {
+		t.Fatalf("error %v, want a certificate ID mismatch", err)
+	}
+}
