@@ -1,0 +1,106 @@
+package emulator
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// LimitsProfile selects which AWS limits the emulator enforces beyond the
+// protocol limits it always applies.
+type LimitsProfile string
+
+// Limits profiles.
+const (
+	// LimitsDefault adds the shadow service limits (20 requests/s per shadow,
+	// 10 in-flight requests per connection) to the protocol limits.
+	LimitsDefault LimitsProfile = "default"
+	// LimitsAWS adds, per connection, 100 publishes/s (in + out) and
+	// 512 KiB/s to LimitsDefault.
+	LimitsAWS LimitsProfile = "aws"
+	// LimitsNone enforces the protocol limits only.
+	LimitsNone LimitsProfile = "none"
+)
+
+// Default values for Config fields left zero.
+const (
+	DefaultListen         = "127.0.0.1:8883"
+	DefaultConnectTimeout = 10 * time.Second
+)
+
+// AWS protocol limits the broker applies in every profile.
+const (
+	MaxPayload          = 128 * 1024 // bytes of PUBLISH payload
+	MaxTopicLength      = 256        // bytes of topic name or filter
+	MaxTopicSlashes     = 7          // forward slashes in a topic or filter
+	MaxFiltersPerSub    = 8          // topic filters in one SUBSCRIBE
+	MaxSubscriptions    = 50         // subscriptions held by one connection
+	MinKeepAlive        = 30         // seconds; lower values are raised
+	MaxKeepAlive        = 1200       // seconds; higher values and 0 become this
+	MaxClientIDLength   = 128        // bytes
+	awsPublishesPerSec  = 100        // LimitsAWS: publishes per second per connection, in + out
+	awsBytesPerSec      = 512 * 1024 // LimitsAWS: payload bytes per second per connection, in + out
+	maxSessionExpirySec = 7 * 24 * 3600
+)
+
+// Config configures an Emulator. Only DataDir is required; the zero value of
+// every other field means the default its comment gives.
+type Config struct {
+	// DataDir holds the registry (registry.log), the CA (ca/) and the shadows.
+	DataDir string
+	// Listen is the TCP address for MQTT over TLS; default DefaultListen.
+	// Tests use "127.0.0.1:0".
+	Listen string
+	// Hosts are extra DNS names or IP addresses for the server certificate,
+	// which always covers localhost, 127.0.0.1 and ::1.
+	Hosts []string
+	// Limits is "default" (or ""), "aws" or "none".
+	Limits LimitsProfile
+	// Latency and Stall are calibration specs passed to the shadow service,
+	// e.g. "uniform:5ms-50ms" and "10s:1s"; "" means none.
+	Latency, Stall string
+	// HashMatchesDollar makes a network subscription whose first level is a
+	// wildcard ("#", "+/…") also match $aws topics, as the AWS console's test
+	// client showed. The zero value follows the MQTT spec, where it does not.
+	HashMatchesDollar bool
+	// DisconnectOnDeniedPublish makes an MQTT 5 connection close after a
+	// PUBLISH its policy denies, besides the PUBACK 0x87. MQTT 3.1.1
+	// connections are always closed.
+	DisconnectOnDeniedPublish bool
+	// ConnectTimeout closes sockets that do not finish the TLS handshake and
+	// send CONNECT in time; default DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// Logger receives the emulator's and the broker's logs; the default
+	// writes Warn and above to standard error and discards the rest. Broker
+	// records are sampled so that rejections under load cannot flood it.
+	Logger *slog.Logger
+}
+
+// withDefaults returns cfg with zero fields replaced by their defaults, or an
+// error naming the first invalid field.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.DataDir == "" {
+		return cfg, fmt.Errorf("emulator: Config.DataDir is empty, want the data directory")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	switch cfg.Limits {
+	case "":
+		cfg.Limits = LimitsDefault
+	case LimitsDefault, LimitsAWS, LimitsNone:
+	default:
+		return cfg, fmt.Errorf("emulator: limits profile %q: want default, aws or none", cfg.Limits)
+	}
+	if cfg.ConnectTimeout < 0 {
+		return cfg, fmt.Errorf("emulator: connect timeout %v: want a positive duration", cfg.ConnectTimeout)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return cfg, nil
+}

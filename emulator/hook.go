@@ -1,0 +1,505 @@
+package emulator
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/shadowload/shadowload/internal/policy"
+)
+
+// Reason codes the emulator answers with beyond mochi's own.
+var (
+	errRetainOnReserved = packets.Code{Code: 0x83, Reason: "RETAIN is not allowed on $ topics"}
+	errCertNotActive    = packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "certificate is not ACTIVE"}
+	errUnknownCert      = packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "certificate is not registered"}
+	errNoClientCert     = packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "no client certificate"}
+	errCertLeftActive   = packets.Code{Code: packets.ErrAdministrativeAction.Code, Reason: "certificate is no longer ACTIVE"}
+)
+
+// awsHook is the mochi hook that makes the broker behave as AWS IoT Core:
+// identity from the client certificate, policies at every CONNECT, PUBLISH,
+// SUBSCRIBE and delivery, AWS protocol limits, the $aws wildcard rule and
+// the shadow service.
+type awsHook struct {
+	mqtt.HookBase
+	srv    *mqtt.Server
+	reg    *Registry
+	cfg    Config
+	log    *slog.Logger
+	shadow shadowRouter // nil: shadow topics are ordinary topics
+
+	conns  sync.Map // *mqtt.Client → *connState
+	byCert sync.Map // certificate ID → *certConns
+
+	// Counters of refusals, for tests and diagnostics.
+	refusedConnects  atomic.Int64
+	deniedPublishes  atomic.Int64
+	deniedSubscribes atomic.Int64
+	droppedDelivery  atomic.Int64
+	throttled        atomic.Int64
+}
+
+// certConns holds the live connections of one certificate.
+type certConns struct {
+	mu      sync.Mutex
+	clients map[*mqtt.Client]struct{}
+}
+
+// ID names the hook.
+func (h *awsHook) ID() string { return "aws-iot-core" }
+
+// Provides lists the events the hook handles.
+func (h *awsHook) Provides(b byte) bool {
+	switch b {
+	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
+		mqtt.OnACLCheck, mqtt.OnPacketRead, mqtt.OnPacketEncode, mqtt.OnPublish, mqtt.OnPublished,
+		mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribed:
+		return true
+	}
+	return false
+}
+
+func (h *awsHook) state(cl *mqtt.Client) *connState {
+	v, ok := h.conns.Load(cl)
+	if !ok {
+		return nil
+	}
+	return v.(*connState)
+}
+
+// OnConnect identifies the client by its certificate, checks the certificate
+// is registered and ACTIVE and that iot:Connect allows the client ID, and
+// applies the AWS keep-alive and client ID rules. A refused MQTT 5 client
+// gets a CONNACK with the reason; a refused MQTT 3.1.1 client is closed
+// without one, as AWS does.
+func (h *awsHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
+	v5 := cl.Properties.ProtocolVersion == 5
+	if len(cl.ID) > MaxClientIDLength {
+		return h.refuseConnect(cl, packets.ErrClientIdentifierNotValid, true)
+	}
+	tc, ok := cl.Net.Conn.(*tls.Conn)
+	if !ok {
+		return h.refuseConnect(cl, errNoClientCert, false)
+	}
+	peers := tc.ConnectionState().PeerCertificates
+	if len(peers) == 0 {
+		return h.refuseConnect(cl, errNoClientCert, false)
+	}
+	leaf := peers[0]
+	certID := CertificateID(leaf.Raw)
+	status, thing, _, ok := h.reg.policySet(certID)
+	if !ok {
+		// Provisioned by another process since we last looked?
+		_, _ = h.reg.Refresh()
+		status, thing, _, ok = h.reg.policySet(certID)
+	}
+	if !ok {
+		return h.refuseConnect(cl, errUnknownCert, false)
+	}
+	if status != StatusActive {
+		return h.refuseConnect(cl, errCertNotActive, false)
+	}
+	cs := &connState{certID: certID, v5: v5, pctx: policy.Context{ClientID: cl.ID, CommonName: leaf.Subject.CommonName}}
+	if thing == cl.ID {
+		cs.pctx.ThingName = thing
+	}
+	if !cs.allowed(h.reg, policy.Connect, cl.ID) {
+		return h.refuseConnect(cl, packets.ErrNotAuthorized, false)
+	}
+	cl.State.Keepalive = clampKeepAlive(cl.State.Keepalive)
+	cl.State.ServerKeepalive = v5
+	if atomic.LoadUint32(&cl.Properties.Will.Flag) == 1 && !h.willAllowed(cs, cl.Properties.Will) {
+		atomic.StoreUint32(&cl.Properties.Will.Flag, 0)
+	}
+	if h.cfg.Limits == LimitsAWS {
+		cs.limit = newConnLimiter(awsPublishesPerSec, awsBytesPerSec, time.Now())
+	}
+	if h.shadow != nil {
+		cs.shadow = h.shadow.newConn()
+	}
+	h.conns.Store(cl, cs)
+	v, _ := h.byCert.LoadOrStore(certID, &certConns{clients: map[*mqtt.Client]struct{}{}})
+	cc := v.(*certConns)
+	cc.mu.Lock()
+	cc.clients[cl] = struct{}{}
+	cc.mu.Unlock()
+	return nil
+}
+
+// willAllowed reports whether the Last Will may be published: iot:Publish on
+// its topic, and for a retained will iot:RetainPublish and a non-$ topic.
+func (h *awsHook) willAllowed(cs *connState, w mqtt.Will) bool {
+	if !topicWithinLimits(w.TopicName) || !cs.allowed(h.reg, policy.Publish, w.TopicName) {
+		return false
+	}
+	if w.Retain {
+		return len(w.TopicName) > 0 && w.TopicName[0] != '$' && cs.allowed(h.reg, policy.RetainPublish, w.TopicName)
+	}
+	return true
+}
+
+// refuseConnect answers a refused CONNECT: a CONNACK for MQTT 5, and for
+// MQTT 3.1.1 a CONNACK only when v3Connack is set (3.1.1 has codes for a bad
+// client ID but none AWS uses for authorization).
+func (h *awsHook) refuseConnect(cl *mqtt.Client, code packets.Code, v3Connack bool) error {
+	h.refusedConnects.Add(1)
+	h.log.Debug("connect refused", "client", cl.ID, "remote", cl.Net.Remote, "reason", code.Reason)
+	if cl.Properties.ProtocolVersion == 5 || v3Connack {
+		_ = h.srv.SendConnack(cl, code, false, nil)
+	}
+	return code
+}
+
+// OnConnectAuthenticate admits exactly the clients OnConnect accepted.
+func (h *awsHook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
+	return h.state(cl) != nil
+}
+
+// OnSessionEstablished counts the subscriptions a resumed session brought.
+func (h *awsHook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
+	cs := h.state(cl)
+	if cs == nil {
+		return
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for filter := range cl.State.Subscriptions.GetAll() {
+		if h.cfg.HashMatchesDollar && isDollarTwin(filter) {
+			continue
+		}
+		if cs.filters == nil {
+			cs.filters = map[string]struct{}{}
+		}
+		cs.filters[filter] = struct{}{}
+	}
+}
+
+// isDollarTwin reports whether filter is one the emulator adds itself.
+func isDollarTwin(filter string) bool {
+	return len(filter) >= 4 && filter[:4] == "$aws"
+}
+
+// OnDisconnect forgets the connection.
+func (h *awsHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	v, ok := h.conns.LoadAndDelete(cl)
+	if !ok {
+		return
+	}
+	cs := v.(*connState)
+	if v, ok := h.byCert.Load(cs.certID); ok {
+		cc := v.(*certConns)
+		cc.mu.Lock()
+		delete(cc.clients, cl)
+		cc.mu.Unlock()
+	}
+}
+
+// certificateStatusChanged closes the live connections of a certificate
+// that left ACTIVE.
+func (h *awsHook) certificateStatusChanged(certID string, status CertStatus) {
+	if status == StatusActive {
+		return
+	}
+	v, ok := h.byCert.Load(certID)
+	if !ok {
+		return
+	}
+	cc := v.(*certConns)
+	cc.mu.Lock()
+	clients := make([]*mqtt.Client, 0, len(cc.clients))
+	for cl := range cc.clients {
+		clients = append(clients, cl)
+	}
+	cc.mu.Unlock()
+	for _, cl := range clients {
+		h.log.Info("closing connection of certificate that left ACTIVE", "client", cl.ID, "certificate", certID, "status", status)
+		h.disconnect(cl, errCertLeftActive)
+	}
+}
+
+// disconnect closes a client: with a DISCONNECT carrying code for MQTT 5,
+// without one for 3.1.1, which has no server DISCONNECT.
+func (h *awsHook) disconnect(cl *mqtt.Client, code packets.Code) {
+	if cl.Properties.ProtocolVersion == 5 {
+		_ = h.srv.DisconnectClient(cl, code)
+		return
+	}
+	cl.Stop(code)
+}
+
+// OnPacketRead refuses what AWS refuses before looking at a PUBLISH: QoS 2
+// and payloads over MaxPayload close the connection.
+func (h *awsHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if pk.FixedHeader.Type != packets.Publish {
+		return pk, nil
+	}
+	if pk.FixedHeader.Qos > 1 {
+		h.disconnect(cl, packets.ErrQosNotSupported)
+		return pk, packets.ErrQosNotSupported
+	}
+	if len(pk.Payload) > MaxPayload {
+		h.disconnect(cl, packets.ErrPacketTooLarge)
+		return pk, packets.ErrPacketTooLarge
+	}
+	return pk, nil
+}
+
+// OnPublish checks a client PUBLISH: topic limits, RETAIN on $ topics,
+// iot:Publish (and iot:RetainPublish for RETAIN) and, in the aws profile,
+// the connection's rate. A refusal answers MQTT 5 QoS 1 with a PUBACK reason
+// code, drops MQTT 5 QoS 0 silently and closes an MQTT 3.1.1 connection.
+func (h *awsHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	cs := h.state(cl)
+	if cs == nil {
+		cl.Stop(packets.ErrNotAuthorized)
+		return pk, packets.ErrRejectPacket
+	}
+	topic := pk.TopicName
+	switch {
+	case !topicWithinLimits(topic):
+		return pk, h.refusePublish(cl, cs, pk, packets.ErrTopicNameInvalid, false)
+	case pk.FixedHeader.Retain && topic[0] == '$':
+		return pk, h.refusePublish(cl, cs, pk, errRetainOnReserved, false)
+	case !cs.allowed(h.reg, policy.Publish, topic),
+		pk.FixedHeader.Retain && !cs.allowed(h.reg, policy.RetainPublish, topic):
+		h.deniedPublishes.Add(1)
+		return pk, h.refusePublish(cl, cs, pk, packets.ErrNotAuthorized, h.cfg.DisconnectOnDeniedPublish)
+	case cs.limit != nil && !cs.limit.allow(len(pk.Payload), time.Now()):
+		h.throttled.Add(1)
+		if cs.v5 && pk.FixedHeader.Qos > 0 {
+			return pk, packets.ErrQuotaExceeded
+		}
+		return pk, packets.ErrRejectPacket
+	}
+	return pk, nil
+}
+
+// refusePublish answers a refused PUBLISH and returns the error for mochi.
+func (h *awsHook) refusePublish(cl *mqtt.Client, cs *connState, pk packets.Packet, code packets.Code, closeV5 bool) error {
+	h.log.Debug("publish refused", "client", cl.ID, "topic", pk.TopicName, "reason", code.Reason)
+	if !cs.v5 {
+		cl.Stop(code)
+		return packets.ErrRejectPacket
+	}
+	if !closeV5 {
+		if pk.FixedHeader.Qos > 0 {
+			return code
+		}
+		return packets.ErrRejectPacket
+	}
+	if pk.FixedHeader.Qos > 0 {
+		_ = cl.WritePacket(packets.Packet{
+			FixedHeader: packets.FixedHeader{Type: packets.Puback},
+			PacketID:    pk.PacketID,
+			ReasonCode:  code.Code,
+			Properties:  packets.Properties{ReasonString: code.Reason},
+		})
+	}
+	_ = h.srv.DisconnectClient(cl, code)
+	return packets.ErrRejectPacket
+}
+
+// OnPublished hands an accepted publish to the shadow service once the
+// broker acknowledged and delivered it.
+func (h *awsHook) OnPublished(cl *mqtt.Client, pk packets.Packet) {
+	if h.shadow == nil || cl.Net.Inline || !strings.HasPrefix(pk.TopicName, "$aws/things/") {
+		return
+	}
+	cs := h.state(cl)
+	if cs == nil {
+		return
+	}
+	h.shadow.handle(cs.shadow, pk.TopicName, pk.Payload)
+}
+
+// OnSubscribe decides each filter of a SUBSCRIBE: AWS filter limits, at most
+// MaxFiltersPerSub filters, at most MaxSubscriptions held, and iot:Subscribe.
+// The broker asks OnACLCheck per filter; the decisions made here answer it.
+// MQTT 5 refusals show in the SUBACK (0x87 denied, 0x8F over the topic
+// limits, 0x97 over a count limit); an MQTT 3.1.1 connection with any refused
+// filter is closed, as AWS does.
+func (h *awsHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	cs := h.state(cl)
+	if cs == nil {
+		cl.Stop(packets.ErrNotAuthorized)
+		pk.Filters = nil
+		return pk
+	}
+	decisions := make(map[string]bool, len(pk.Filters))
+	overrides := make([]byte, len(pk.Filters))
+	refused := false
+	cs.mu.Lock()
+	held := len(cs.filters)
+	cs.mu.Unlock()
+	for i, sub := range pk.Filters {
+		f := sub.Filter
+		switch {
+		case len(pk.Filters) > MaxFiltersPerSub:
+			overrides[i] = packets.ErrQuotaExceeded.Code
+		case !topicWithinLimits(f):
+			overrides[i] = packets.ErrTopicFilterInvalid.Code
+		case !cs.allowed(h.reg, policy.Subscribe, f):
+			h.deniedSubscribes.Add(1)
+		default:
+			cs.mu.Lock()
+			_, already := cs.filters[f]
+			cs.mu.Unlock()
+			if !already && held >= MaxSubscriptions {
+				overrides[i] = packets.ErrQuotaExceeded.Code
+				break
+			}
+			if !already {
+				held++
+			}
+			decisions[f] = true
+			continue
+		}
+		decisions[f] = false
+		refused = true
+	}
+	if refused && !cs.v5 {
+		h.log.Debug("subscribe refused; closing 3.1.1 connection", "client", cl.ID)
+		cl.Stop(packets.ErrNotAuthorized)
+		pk.Filters = nil
+		return pk
+	}
+	cs.mu.Lock()
+	cs.subDecisions = decisions
+	if refused {
+		if cs.subOverrides == nil {
+			cs.subOverrides = map[uint16][]byte{}
+		}
+		cs.subOverrides[pk.PacketID] = overrides
+	}
+	cs.mu.Unlock()
+	return pk
+}
+
+// OnSubscribed records the granted filters and, when HashMatchesDollar is
+// set, subscribes the $aws twin of each leading-wildcard filter.
+func (h *awsHook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, codes []byte) {
+	cs := h.state(cl)
+	if cs == nil {
+		return
+	}
+	cs.mu.Lock()
+	cs.subDecisions = nil
+	for i, sub := range pk.Filters {
+		if i >= len(codes) || codes[i] >= 0x80 {
+			continue
+		}
+		if cs.filters == nil {
+			cs.filters = map[string]struct{}{}
+		}
+		cs.filters[sub.Filter] = struct{}{}
+	}
+	cs.mu.Unlock()
+	if !h.cfg.HashMatchesDollar {
+		return
+	}
+	for i, sub := range pk.Filters {
+		if i >= len(codes) || codes[i] >= 0x80 {
+			continue
+		}
+		twin, ok := dollarTwin(sub.Filter)
+		if !ok {
+			continue
+		}
+		ts := sub
+		ts.Filter = twin
+		ts.Qos = codes[i]
+		h.srv.Topics.Subscribe(cl.ID, ts)
+		cl.State.Subscriptions.Add(twin, ts)
+	}
+}
+
+// OnUnsubscribed forgets the filters and drops their $aws twins.
+func (h *awsHook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
+	cs := h.state(cl)
+	if cs == nil {
+		return
+	}
+	cs.mu.Lock()
+	for _, sub := range pk.Filters {
+		delete(cs.filters, sub.Filter)
+	}
+	cs.mu.Unlock()
+	if !h.cfg.HashMatchesDollar {
+		return
+	}
+	for _, sub := range pk.Filters {
+		if twin, ok := dollarTwin(sub.Filter); ok {
+			h.srv.Topics.Unsubscribe(twin, cl.ID)
+			cl.State.Subscriptions.Delete(twin)
+		}
+	}
+}
+
+// OnPacketEncode puts the emulator's SUBACK reason codes in place of the
+// broker's for filters refused by a limit.
+func (h *awsHook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	if pk.FixedHeader.Type != packets.Suback {
+		return pk
+	}
+	cs := h.state(cl)
+	if cs == nil {
+		return pk
+	}
+	cs.mu.Lock()
+	overrides, ok := cs.subOverrides[pk.PacketID]
+	delete(cs.subOverrides, pk.PacketID)
+	cs.mu.Unlock()
+	if !ok {
+		return pk
+	}
+	codes := append([]byte(nil), pk.ReasonCodes...)
+	for i, c := range overrides {
+		if c != 0 && i < len(codes) {
+			codes[i] = c
+		}
+	}
+	pk.ReasonCodes = codes
+	return pk
+}
+
+// OnACLCheck answers the broker's checks. Publishes are checked in
+// OnPublish, so write checks pass here. A read check is either a filter of
+// the SUBSCRIBE being processed, answered from OnSubscribe's decisions, or a
+// delivery, which needs iot:Receive on the topic (and, in the aws profile,
+// room in the connection's rate); a denied delivery is dropped silently.
+func (h *awsHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if write {
+		return true
+	}
+	cs := h.state(cl)
+	if cs == nil {
+		return false
+	}
+	cs.mu.Lock()
+	if cs.subDecisions != nil {
+		if d, ok := cs.subDecisions[topic]; ok {
+			cs.mu.Unlock()
+			return d
+		}
+	}
+	cs.mu.Unlock()
+	if !cs.allowed(h.reg, policy.Receive, topic) {
+		h.droppedDelivery.Add(1)
+		return false
+	}
+	if cs.limit != nil && !cs.limit.allow(0, time.Now()) {
+		h.throttled.Add(1)
+		return false
+	}
+	return true
+}

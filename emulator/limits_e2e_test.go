@@ -1,0 +1,161 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/shadowload/shadowload/internal/mqttc"
+)
+
+func TestSubscribeLimitsMQTT5(t *testing.T) {
+	e := startEmulator(t, nil)
+	a := provision(t, e, "thing-a", "open", openPolicy)
+	c := dial5(t, e, a, "thing-a")
+
+	t.Run("nine filters in one SUBSCRIBE", func(t *testing.T) {
+		var filters []string
+		for i := range 9 {
+			filters = append(filters, fmt.Sprintf("nine/%d", i))
+		}
+		got := c.subscribe(t, filters...)
+		if !bytes.Equal(got, bytes.Repeat([]byte{0x97}, 9)) {
+			t.Fatalf("SUBACK %x, want 0x97 for all nine", got)
+		}
+	})
+	t.Run("QoS 2 is granted as QoS 1", func(t *testing.T) {
+		ack, err := c.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "q2/x", QoS: 2}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ack.Reasons[0] != 0x01 {
+			t.Fatalf("SUBACK %x, want granted QoS 1", ack.Reasons)
+		}
+	})
+	t.Run("filter with 8 slashes", func(t *testing.T) {
+		if got := c.subscribe(t, "a/b/c/d/e/f/g/h/i"); got[0] != 0x8F {
+			t.Fatalf("SUBACK %x, want 0x8F", got)
+		}
+	})
+	t.Run("filter over 256 bytes", func(t *testing.T) {
+		if got := c.subscribe(t, strings.Repeat("x", 257)); got[0] != 0x8F {
+			t.Fatalf("SUBACK %x, want 0x8F", got)
+		}
+	})
+	t.Run("51st subscription", func(t *testing.T) {
+		for i := 1; i < MaxSubscriptions; i++ { // q2/x is the first
+			if got := c.subscribe(t, fmt.Sprintf("many/%d", i)); got[0] != 0x01 {
+				t.Fatalf("subscription %d: SUBACK %x", i+1, got)
+			}
+		}
+		if got := c.subscribe(t, "many/overflow"); got[0] != 0x97 {
+			t.Fatalf("SUBACK %x, want 0x97", got)
+		}
+		if got := c.subscribe(t, "many/1"); got[0] != 0x01 {
+			t.Fatalf("re-subscribing a held filter: SUBACK %x, want granted", got)
+		}
+		if _, err := c.Unsubscribe(context.Background(), &paho.Unsubscribe{Topics: []string{"many/1"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.subscribe(t, "many/overflow"); got[0] != 0x01 {
+			t.Fatalf("after UNSUBSCRIBE: SUBACK %x, want granted", got)
+		}
+	})
+}
+
+func TestPublishLimitsMQTT5(t *testing.T) {
+	e := startEmulator(t, nil)
+	a := provision(t, e, "thing-a", "open", openPolicy)
+	c := dial5(t, e, a, "thing-a")
+	tests := []struct {
+		name   string
+		topic  string
+		retain bool
+		want   byte
+	}{
+		{"RETAIN on a $ topic", "$aws/things/thing-a/shadow/x", true, 0x83},
+		{"RETAIN elsewhere", "retained/x", true, 0x00},
+		{"topic with 8 slashes", "a/b/c/d/e/f/g/h/i", false, 0x90},
+		{"topic over 256 bytes", strings.Repeat("t", 257), false, 0x90},
+		{"topic of 256 bytes and 7 slashes", strings.Repeat("t", 249) + "/a/b/c/d/e/f/g"[:7], false, 0x00},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := c.publish(t, tt.topic, []byte("x"), tt.retain); got != tt.want {
+				t.Fatalf("PUBACK %s, want %s", mqttc.ReasonString(got), mqttc.ReasonString(tt.want))
+			}
+		})
+	}
+	t.Run("payload of 128 KiB is accepted", func(t *testing.T) {
+		if got := c.publish(t, "big/x", make([]byte, MaxPayload), false); got != 0 {
+			t.Fatalf("PUBACK %s", mqttc.ReasonString(got))
+		}
+	})
+	t.Run("payload over 128 KiB closes the connection", func(t *testing.T) {
+		_, _ = c.Publish(context.Background(), &paho.Publish{Topic: "big/x", QoS: 1, Payload: make([]byte, MaxPayload+1)})
+		select {
+		case d := <-c.disconnects:
+			if d.ReasonCode != 0x95 {
+				t.Fatalf("DISCONNECT %s, want 0x95", mqttc.ReasonString(d.ReasonCode))
+			}
+		case <-c.Done():
+		}
+		c.expectClosed(t)
+	})
+}
+
+func TestAWSProfileThrottlesPublishes(t *testing.T) {
+	e := startEmulator(t, func(c *Config) { c.Limits = LimitsAWS })
+	a := provision(t, e, "thing-a", "open", openPolicy)
+	c := dial5(t, e, a, "thing-a")
+	var throttled int
+	for range 2 * awsPublishesPerSec {
+		if c.publish(t, "rate/x", []byte("x"), false) == 0x97 {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Fatal("no PUBACK 0x97 after 200 publishes in well under 2 s")
+	}
+}
+
+func TestHashMatchesDollarSetting(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprintf("HashMatchesDollar=%v", on), func(t *testing.T) {
+			e := startEmulator(t, func(c *Config) { c.HashMatchesDollar = on })
+			obs := provision(t, e, "observer-00", "observer", observerPolicy)
+			a := provision(t, e, "thing-a", "thing", perThingPolicy)
+			o := dial5(t, e, obs, "watch")
+			if got := o.subscribe(t, "#"); got[0] != 0x01 {
+				t.Fatalf("SUBACK %x", got)
+			}
+			ca := dial5(t, e, a, "thing-a")
+			ca.publish(t, "$aws/things/thing-a/shadow/custom", []byte("x"), false)
+			// A marker on a plain topic, published after, shows delivery is done.
+			marker := provision(t, e, "thing-m", "open", openPolicy)
+			cm := dial5(t, e, marker, "thing-m")
+			cm.publish(t, "plain/marker", []byte("m"), false)
+			if on {
+				o.expectMessage(t, "$aws/things/thing-a/shadow/custom")
+				o.expectMessage(t, "plain/marker")
+			} else {
+				o.expectMessage(t, "plain/marker")
+				o.expectNoMessage(t, "$aws/things/thing-a/shadow/custom")
+			}
+			if _, err := o.Unsubscribe(context.Background(), &paho.Unsubscribe{Topics: []string{"#"}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := o.subscribe(t, "$aws/things/thing-m/shadow/marker"); got[0] != 0x01 {
+				t.Fatalf("SUBACK %x", got)
+			}
+			ca.publish(t, "$aws/things/thing-a/shadow/custom", []byte("y"), false)
+			cm.publish(t, "$aws/things/thing-m/shadow/marker", []byte("m"), false)
+			o.expectMessage(t, "$aws/things/thing-m/shadow/marker")
+			o.expectNoMessage(t, "$aws/things/thing-a/shadow/custom")
+		})
+	}
+}

@@ -1,0 +1,17 @@
+package emulator
+
+// shadowConn is the shadow service's per-connection state, opaque here.
+type shadowConn any
+
+// shadowRouter answers PUBLISHes on the Device Shadow request topics. The
+// broker calls handle for every publish a client made that passed the
+// policy and limit checks, after it was acknowledged and delivered.
+type shadowRouter interface {
+	// newConn returns the state for one new connection.
+	newConn() shadowConn
+	// handle processes one publish; it reports whether topic was a shadow
+	// request topic.
+	handle(c shadowConn, topic string, payload []byte) bool
+	// close flushes the shadows to the data directory.
+	close() error
+}
