@@ -180,10 +180,10 @@ func certificateChain(data []byte) [][]byte {
 // LoadBundles reads a bundles directory: the things of OUT/manifest.json when
 // present, otherwise every subdirectory holding certificate.pem.crt and
 // private.pem.key, sorted by name. It returns the root CA pool, nil when the
-// root CA file (OUT/root-ca.pem, or the manifest's root_ca) is absent and the
-// system roots apply, as for real AWS. With a manifest, a missing root_ca file
-// it names is an error, and every thing's certificate must have the ID the
-// manifest records. Errors name the exact missing or malformed file.
+// root CA file (the manifest's root_ca, otherwise OUT/root-ca.pem) is absent
+// or root_ca is empty: then the system roots apply, as for real AWS. With a
+// manifest, every thing's certificate must have the ID the manifest records.
+// Errors name the exact missing or malformed file.
 func LoadBundles(outDir string) (roots *x509.CertPool, bundles []Bundle, err error) {
 	m, err := ReadManifest(outDir)
 	switch {
@@ -199,7 +199,7 @@ func loadFromManifest(outDir string, m *Manifest) (*x509.CertPool, []Bundle, err
 	var roots *x509.CertPool
 	if m.RootCA != "" {
 		var err error
-		if roots, err = loadRoots(filepath.Join(outDir, m.RootCA)); err != nil {
+		if roots, err = optionalRoots(filepath.Join(outDir, m.RootCA)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -226,10 +226,7 @@ func scanBundles(outDir string) (*x509.CertPool, []Bundle, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("fleet: load bundles: %w", err)
 	}
-	roots, err := loadRoots(filepath.Join(outDir, RootCAFileName))
-	if errors.Is(err, fs.ErrNotExist) {
-		roots, err = nil, nil
-	}
+	roots, err := optionalRoots(filepath.Join(outDir, RootCAFileName))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -262,6 +259,15 @@ func scanBundles(outDir string) (*x509.CertPool, []Bundle, error) {
 	}
 	slices.SortFunc(bundles, func(a, b Bundle) int { return cmp.Compare(a.Thing, b.Thing) })
 	return roots, bundles, nil
+}
+
+// optionalRoots is loadRoots with an absent file meaning the system roots (nil).
+func optionalRoots(path string) (*x509.CertPool, error) {
+	roots, err := loadRoots(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return roots, err
 }
 
 // loadRoots reads every certificate of a PEM file into a pool. A missing file's

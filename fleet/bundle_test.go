@@ -184,6 +184,20 @@ func TestLoadBundlesFromManifest(t *testing.T) {
 	}
 }
 
+func TestLoadBundlesWithManifestAndNoRootCAUsesSystemRoots(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	writeTestBundles(t, ca, dir, true, "sim-1")
+	remove(t, filepath.Join(dir, RootCAFileName))
+	roots, bundles, err := LoadBundles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if roots != nil || len(bundles) != 1 {
+		t.Fatalf("roots %v and %d bundles, want nil roots and 1 bundle", roots, len(bundles))
+	}
+}
+
 func TestLoadBundlesWithoutManifestScansSubdirectories(t *testing.T) {
 	ca := newTestCA(t)
 	dir := t.TempDir()
@@ -233,8 +247,8 @@ func TestLoadBundlesErrorsNameTheFile(t *testing.T) {
 		{"manifest thing lacks key", true, func(t *testing.T, dir string) string {
 			return remove(t, filepath.Join(dir, "sim-1", PrivateKeyFileName))
 		}},
-		{"manifest root CA missing", true, func(t *testing.T, dir string) string {
-			return remove(t, filepath.Join(dir, RootCAFileName))
+		{"malformed root CA named by the manifest", true, func(t *testing.T, dir string) string {
+			return overwrite(t, filepath.Join(dir, RootCAFileName), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 		}},
 		{"malformed root CA", false, func(t *testing.T, dir string) string {
 			return overwrite(t, filepath.Join(dir, RootCAFileName), "garbage")

@@ -68,3 +68,24 @@ func BenchmarkIssue(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoadBundles measures loading a provisioned fleet of 1000 things
+// through its manifest, as the harness does at start.
+func BenchmarkLoadBundles(b *testing.B) {
+	const things = 1000
+	ca := newTestCA(b)
+	out := b.TempDir()
+	if _, err := Provision(context.Background(), ca, newMemRegistrar(nil), ProvisionOptions{Things: things, OutDir: out}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		_, bundles, err := LoadBundles(out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(bundles) != things {
+			b.Fatalf("%d bundles", len(bundles))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*things), "ns/thing")
+}
