@@ -46,6 +46,8 @@ type env struct {
 
 func commands() []command {
 	return []command{
+		{"provision", "create certificates, things and policies; write bundles", runProvision},
+		{"emulator", "serve the AWS IoT Core emulator", runEmulator},
 		{"version", "print the version", runVersion},
 		{"help", "show help for a command", runHelp},
 	}
