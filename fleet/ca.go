@@ -255,9 +255,6 @@ func (ca *CA) ServerCertificate(hosts ...string) (tls.Certificate, error) {
 	dnsNames := []string{"localhost"}
 	ips := []net.IP{net.IPv4(127, 0, 0, 1).To4(), net.IPv6loopback}
 	for _, h := range hosts {
-		if h == "" || strings.ContainsAny(h, " \t\r\n/") {
-			return tls.Certificate{}, fmt.Errorf("fleet: server certificate host %q: want a DNS name or an IP address", h)
-		}
 		if ip := net.ParseIP(h); ip != nil {
 			if v4 := ip.To4(); v4 != nil {
 				ip = v4
@@ -268,6 +265,9 @@ func (ca *CA) ServerCertificate(hosts ...string) (tls.Certificate, error) {
 			continue
 		}
 		name := strings.ToLower(strings.TrimSuffix(h, "."))
+		if !validDNSName(name) {
+			return tls.Certificate{}, fmt.Errorf("fleet: server certificate host %q: want a DNS name (letters, digits, '-', '.', a leading '*.') or an IP address", h)
+		}
 		if !slices.Contains(dnsNames, name) {
 			dnsNames = append(dnsNames, name)
 		}
@@ -364,4 +364,28 @@ func (ca *CA) verifyClient(cert *x509.Certificate) error {
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 	return err
+}
+
+// validDNSName reports whether name is a plausible DNS name for a certificate:
+// dot-separated labels of letters, digits, '-' and '_', the first of which may
+// be the wildcard "*".
+func validDNSName(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for i, label := range strings.Split(name, ".") {
+		if label == "*" && i == 0 && name != "*" {
+			continue
+		}
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for j := 0; j < len(label); j++ {
+			c := label[j]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -281,14 +281,14 @@ func TestIssueRejectsBadInput(t *testing.T) {
 
 func TestServerCertificateNames(t *testing.T) {
 	ca := newTestCA(t)
-	cert, err := ca.ServerCertificate("iot.example.test", "10.1.2.3", "localhost", "2001:db8::1")
+	cert, err := ca.ServerCertificate("iot.example.test", "10.1.2.3", "localhost", "2001:db8::1", "*.wild.test", "Upper.Example.Test.")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cert.Certificate) != 2 || !bytes.Equal(cert.Certificate[1], ca.Certificate().Raw) {
 		t.Fatal("chain is not leaf + CA")
 	}
-	for _, host := range []string{"localhost", "127.0.0.1", "::1", "iot.example.test", "10.1.2.3", "2001:db8::1"} {
+	for _, host := range []string{"localhost", "127.0.0.1", "::1", "iot.example.test", "10.1.2.3", "2001:db8::1", "a.wild.test", "upper.example.test"} {
 		if _, err := cert.Leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: ca.Pool()}); err != nil {
 			t.Errorf("leaf does not verify for %s: %v", host, err)
 		}
@@ -299,7 +299,7 @@ func TestServerCertificateNames(t *testing.T) {
 	if n := strings.Count(strings.Join(cert.Leaf.DNSNames, ","), "localhost"); n != 1 {
 		t.Errorf("localhost listed %d times in %v", n, cert.Leaf.DNSNames)
 	}
-	for _, bad := range []string{"", "a host", "a/b"} {
+	for _, bad := range []string{"", "a host", "a/b", "fe80::1%eth0", "a..b", "*", "x.*.y", strings.Repeat("a", 64) + ".test"} {
 		if _, err := ca.ServerCertificate(bad); err == nil {
 			t.Errorf("host %q: want an error", bad)
 		}
