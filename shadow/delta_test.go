@@ -108,6 +108,7 @@ func TestEqualNumber(t *testing.T) {
 		{"12.5", "125e-1", true}, {"1", "10", false}, {"1e400", "10e399", true},
 		{"1e400", "1e401", false}, {"-2.50", "-25E-1", true}, {"2", "-2", false},
 		{"123", "1230e-1", true}, {"123", "12.4e1", false}, {"5e-324", "0", false},
+		{"0", "10", false}, {"-0", "10", false}, {"-0", "0", true}, {"7", "-7", false}, {"12", "21", false},
 	}
 	for _, c := range cases {
 		if got := equalNumber([]byte(c.a), []byte(c.b)); got != c.want {

@@ -35,8 +35,12 @@ func FuzzUpdate(f *testing.F) {
 		s.Update([]byte(`{"state":{"desired":{"a":1,"o":{"x":1}},"reported":{"a":2,"z":[1]}}}`), 1, lim)
 		before := s.Version()
 		var r Result
+		predicted := -1
 		switch op % 3 {
 		case 0:
+			if req, rej := s.parseUpdate(payload, lim.withDefaults()); rej == nil && !req.stateNull {
+				predicted = s.mergedStateSize(&req)
+			}
 			r = s.Update(payload, 2, lim)
 		case 1:
 			r = s.Get(payload, 2, lim)
@@ -61,8 +65,15 @@ func FuzzUpdate(f *testing.F) {
 		if size := s.mergedStateSize(&request{}); size > lim.MaxStateBytes {
 			t.Fatalf("stored state %d bytes over the limit %d", size, lim.MaxStateBytes)
 		}
-		if state := string(appendStateForCheck(s)); s.mergedStateSize(&request{}) != len(state) {
+		state := appendStateForCheck(s)
+		if s.mergedStateSize(&request{}) != len(state) {
 			t.Fatalf("size %d disagrees with encoding %s", s.mergedStateSize(&request{}), state)
+		}
+		if r.Code == 0 && predicted >= 0 && predicted != len(state) {
+			t.Fatalf("predicted size %d, stored %d: %s", predicted, len(state), state)
+		}
+		if r.Code == 413 && predicted <= lim.MaxStateBytes {
+			t.Fatalf("413 with predicted size %d", predicted)
 		}
 		if r.Delta != nil {
 			var delta struct {
@@ -101,8 +112,7 @@ func FuzzUpdate(f *testing.F) {
 
 // appendStateForCheck encodes the stored state as the size limit counts it.
 func appendStateForCheck(s *Shadow) []byte {
-	b := append([]byte(nil), '{')
-	b = s.appendSections(b, false, &tsText{})
+	b, _, _ := s.appendSections([]byte{'{'}, false, &tsText{})
 	return append(b, '}')
 }
 

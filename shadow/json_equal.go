@@ -154,6 +154,10 @@ func splitNumber(raw []byte) decimal {
 
 // equalNumber compares two valid JSON numbers by exact decimal value.
 func equalNumber(a, b []byte) bool {
+	if isInteger(a) && isInteger(b) {
+		// JSON integers have one spelling each, but for the sign of zero.
+		return isZero(a) && isZero(b)
+	}
 	da, db := splitNumber(a), splitNumber(b)
 	fa, la := da.significant()
 	fb, lb := db.significant()
@@ -177,3 +181,16 @@ func equalNumber(a, b []byte) bool {
 	}
 	return true
 }
+
+// isInteger reports whether a valid JSON number has neither fraction nor
+// exponent.
+func isInteger(raw []byte) bool {
+	for _, c := range raw {
+		if c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
+}
+
+func isZero(raw []byte) bool { return string(raw) == "0" || string(raw) == "-0" }

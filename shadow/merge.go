@@ -8,10 +8,11 @@ const (
 
 // mergedStateSize is the size of the stored state after applying req: the
 // length of the compact {"desired":…,"reported":…} with only non-empty
-// sections, without metadata.
+// sections, without metadata. It walks only the parts the request names.
 func (s *Shadow) mergedStateSize(req *request) int {
-	d := sectionSize(&s.desired, &req.desired)
-	r := sectionSize(&s.reported, &req.reported)
+	s.encode()
+	d := sectionSize(&s.desired, &req.desired, s.desiredLen)
+	r := sectionSize(&s.reported, &req.reported, s.reportedLen)
 	size := 2
 	if d > 0 {
 		size += len(desiredKey) + d
@@ -25,76 +26,61 @@ func (s *Shadow) mergedStateSize(req *request) int {
 	return size
 }
 
-// sectionSize is the encoded size of a stored section after the request's
-// change to it, or 0 when the section ends up empty.
-func sectionSize(stored *node, sec *section) int {
+// sectionSize is the encoded size of a stored section (storedLen bytes
+// now, 0 when absent) after the request's change to it, or 0 when the
+// section ends up empty.
+func sectionSize(stored *node, sec *section, storedLen int) int {
 	switch {
 	case sec.null:
 		return 0
 	case sec.obj != nil:
-		size, n := mergedSize(stored, sec.obj)
+		size, n := mergedSize(stored, sec.obj, storedLen)
 		if n == 0 {
 			return 0
 		}
 		return size
-	case len(stored.kids) == 0:
-		return 0
 	}
-	return valueLen(stored)
+	return storedLen
 }
 
 // mergedSize returns the encoded size and member count of the object
-// merge(o, u) without building it. o may be a leaf or the zero node,
-// which merge treats as an empty object.
-func mergedSize(o, u *node) (size, count int) {
-	var stored []member
-	if o.typ == tObject {
-		stored = o.kids
-	}
-	for i := range stored {
-		m := &stored[i]
-		j := u.find(m.key, i)
-		vs := 0
-		if j < 0 {
-			vs = valueLen(&m.val)
-		} else {
-			vs = mergedMemberSize(&m.val, &u.kids[j].val)
-		}
-		if vs > 0 {
-			size += quotedLen(m.key) + 1 + vs
-			count++
-		}
+// merge(o, u) without building it; oLen is valueLen(o). o may be nil or a
+// leaf, which merge treats as an empty object.
+func mergedSize(o, u *node, oLen int) (size, count int) {
+	sum := 0 // the members' sizes, without commas and braces
+	stored := o != nil && o.typ == tObject && len(o.kids) > 0
+	if stored {
+		count = len(o.kids)
+		sum = oLen - 2 - (count - 1)
 	}
 	for j := range u.kids {
 		m := &u.kids[j]
-		if len(stored) > 0 && o.find(m.key, j) >= 0 {
-			continue
+		oldLen, newLen := 0, 0
+		var old *node
+		if stored {
+			if i := o.find(m.key, j); i >= 0 {
+				old = &o.kids[i].val
+				oldLen = valueLen(old)
+				sum -= len(o.kids[i].qkey) + oldLen
+				count--
+			}
 		}
-		if vs := mergedMemberSize(&node{}, &m.val); vs > 0 {
-			size += quotedLen(m.key) + 1 + vs
+		if m.val.typ == tObject {
+			if n, c := mergedSize(old, &m.val, oldLen); c > 0 {
+				newLen = n
+			}
+		} else if m.val.typ != tNull {
+			newLen = leafLen(&m.val)
+		}
+		if newLen > 0 {
+			sum += quotedLen(m.key) + 1 + newLen
 			count++
 		}
 	}
 	if count == 0 {
 		return 2, 0
 	}
-	return size + 2 + count - 1, count
-}
-
-// mergedMemberSize is the size of a member whose stored value is old (the
-// zero node when absent) after the request sets it to v; 0 means removed.
-func mergedMemberSize(old, v *node) int {
-	switch v.typ {
-	case tNull:
-		return 0
-	case tObject:
-		size, n := mergedSize(old, v)
-		if n == 0 {
-			return 0
-		}
-		return size
-	}
-	return leafLen(v)
+	return sum + 2 + count - 1, count
 }
 
 // mergeSection applies a request section to a stored section.

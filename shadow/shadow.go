@@ -20,6 +20,8 @@ type Shadow struct {
 	encMeta      []byte
 	encDelta     []byte // the delta object, empty when there is no delta
 	encDeltaMeta []byte
+	desiredLen   int // encoded length of each section, 0 when absent
+	reportedLen  int
 	encOK        bool
 
 	// Scratch reused from request to request.
@@ -213,28 +215,30 @@ func appendTail(b []byte, version, now int64, req *request) []byte {
 }
 
 // appendSections appends the non-empty stored sections, as values or as
-// their metadata, without the enclosing braces.
-func (s *Shadow) appendSections(b []byte, meta bool, c *tsText) []byte {
-	first := true
-	for _, sec := range [2]struct {
+// their metadata, without the enclosing braces, and returns the length of
+// each section's object (0 when absent).
+func (s *Shadow) appendSections(b []byte, meta bool, c *tsText) (out []byte, dLen, rLen int) {
+	lens := [2]int{}
+	for i, sec := range [2]struct {
 		key string
 		n   *node
 	}{{desiredKey, &s.desired}, {reportedKey, &s.reported}} {
 		if len(sec.n.kids) == 0 {
 			continue
 		}
-		if !first {
+		if i > 0 && lens[0] > 0 {
 			b = append(b, ',')
 		}
-		first = false
 		b = append(b, sec.key...)
+		start := len(b)
 		if meta {
 			b = c.appendMeta(b, sec.n, -1)
 		} else {
 			b = appendValue(b, sec.n)
 		}
+		lens[i] = len(b) - start
 	}
-	return b
+	return b, lens[0], lens[1]
 }
 
 // encode fills the cache of encoded sections when it is stale.
@@ -243,13 +247,11 @@ func (s *Shadow) encode() {
 		return
 	}
 	var c tsText
-	s.encState = s.appendSections(s.encState[:0], false, &c)
-	s.encMeta = s.appendSections(s.encMeta[:0], true, &c)
-	s.encDelta, _ = appendDelta(s.encDelta[:0], &s.desired, &s.reported, nil)
-	s.encDeltaMeta = s.encDeltaMeta[:0]
-	if len(s.encDelta) > 0 {
-		s.encDeltaMeta, _ = appendDelta(s.encDeltaMeta, &s.desired, &s.reported, &c)
-	}
+	s.encState, s.desiredLen, s.reportedLen = s.appendSections(s.encState[:0], false, &c)
+	s.encMeta, _, _ = s.appendSections(s.encMeta[:0], true, &c)
+	w := deltaWriter{val: s.encDelta[:0], meta: s.encDeltaMeta[:0], ts: c}
+	w.object(&s.desired, &s.reported)
+	s.encDelta, s.encDeltaMeta = w.val, w.meta
 	s.encOK = true
 }
 
@@ -317,43 +319,56 @@ func (s *Shadow) appendDeltaDocument(b []byte, req *request, now int64) ([]byte,
 	return appendTail(b, s.version, now, req), true
 }
 
-// appendDelta appends the delta of desired d against reported r as an
-// object (their metadata when c is not nil) and reports whether it has any
-// member; when it has none, nothing is appended.
-func appendDelta(b []byte, d, r *node, c *tsText) ([]byte, bool) {
-	start := len(b)
-	b = append(b, '{')
+// deltaWriter appends the delta of desired against reported to two
+// buffers in one walk: the values and the desired metadata of those fields.
+type deltaWriter struct {
+	val, meta []byte
+	ts        tsText
+}
+
+// object appends the delta of the desired object d against r (nil when
+// reported lacks it) and reports whether it has any member; when it has
+// none, nothing is appended.
+func (w *deltaWriter) object(d, r *node) bool {
+	startV, startM := len(w.val), len(w.meta)
+	w.val = append(w.val, '{')
+	w.meta = append(w.meta, '{')
 	n := 0
 	for i := range d.kids {
 		m := &d.kids[i]
 		var rv *node
-		if j := r.find(m.key, i); j >= 0 && r.typ == tObject {
-			rv = &r.kids[j].val
+		if r != nil && r.typ == tObject {
+			if j := r.find(m.key, i); j >= 0 {
+				rv = &r.kids[j].val
+			}
 		}
-		mark := len(b)
+		markV, markM := len(w.val), len(w.meta)
 		if n > 0 {
-			b = append(b, ',')
+			w.val = append(w.val, ',')
+			w.meta = append(w.meta, ',')
 		}
-		b = m.appendKey(b)
+		w.val = m.appendKey(w.val)
+		w.meta = m.appendKey(w.meta)
 		switch {
 		case m.val.typ == tObject && rv != nil && rv.typ == tObject:
-			var nonEmpty bool
-			if b, nonEmpty = appendDelta(b, &m.val, rv, c); !nonEmpty {
-				b = b[:mark]
+			if !w.object(&m.val, rv) {
+				w.val, w.meta = w.val[:markV], w.meta[:markM]
 				continue
 			}
 		case rv != nil && equalValue(&m.val, rv):
-			b = b[:mark]
+			w.val, w.meta = w.val[:markV], w.meta[:markM]
 			continue
-		case c != nil:
-			b = c.appendMeta(b, &m.val, -1)
 		default:
-			b = appendValue(b, &m.val)
+			w.val = appendValue(w.val, &m.val)
+			w.meta = w.ts.appendMeta(w.meta, &m.val, -1)
 		}
 		n++
 	}
 	if n == 0 {
-		return b[:start], false
+		w.val, w.meta = w.val[:startV], w.meta[:startM]
+		return false
 	}
-	return append(b, '}'), true
+	w.val = append(w.val, '}')
+	w.meta = append(w.meta, '}')
+	return true
 }
