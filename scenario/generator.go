@@ -118,8 +118,18 @@ func (g *Generator) Reserve(things int) {
 	}
 }
 
+// Generator compiles the scenario's payload with room for its whole fleet.
+func (s *Scenario) Generator(seed int64) (*Generator, error) {
+	g, err := s.Payload.Compile(seed)
+	if err != nil {
+		return nil, err
+	}
+	g.Reserve(s.Fleet.Things)
+	return g, nil
+}
+
 // AppendFields appends one JSON object of the payload's fields for the given
-// thing, such as {"temperature":21.4,"seq":17}, and advances the thing's
+// thing (≥ 0), such as {"temperature":21.4,"seq":17}, and advances the thing's
 // counters and walks. Random values come from rnd, or from the thing's own
 // stream when rnd is nil. A thing beyond the reserved range grows the state,
 // which must not race with other calls.

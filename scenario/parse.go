@@ -112,6 +112,30 @@ func (d *decoder) yamlError(err error) {
 	d.errs = append(d.errs, e)
 }
 
+// maxObserverCount caps the connections of one observer group.
+const maxObserverCount = 10000
+
+// find gives the value under the path of mapping keys from n, or n itself
+// when some key is missing.
+func find(n *yaml.Node, keys ...string) *yaml.Node {
+	cur := resolve(n)
+	for _, key := range keys {
+		var next *yaml.Node
+		if cur.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(cur.Content); i += 2 {
+				if k := resolve(cur.Content[i]); k.Kind == yaml.ScalarNode && k.Value == key {
+					next = resolve(cur.Content[i+1])
+				}
+			}
+		}
+		if next == nil {
+			return n
+		}
+		cur = next
+	}
+	return cur
+}
+
 var scenarioName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 
 // scenario decodes the root mapping into s.
@@ -158,8 +182,13 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	if phasesNode == nil {
 		d.errorf(root, "phases", "missing; want a list of phases, each with a duration and a rate")
 	}
+	for _, o := range s.Observers {
+		if k, ok := s.Fleet.observerClash(o); ok {
+			d.errorf(find(root, "observers"), "observers", "observer %q connection %d would use client ID %q, the name of a thing", o.Name, k, o.Name+"-"+strconv.Itoa(k))
+		}
+	}
 	if n := len(s.DeviceFilters(s.Fleet.ThingName(0))); n > maxSubscriptions {
-		d.errorf(root, "fleet.shadows", "each device would subscribe to %d topics (%d shadows); AWS allows %d subscriptions per connection", n, len(s.Fleet.Shadows), maxSubscriptions)
+		d.errorf(find(root, "fleet", "shadows"), "fleet.shadows", "each device would subscribe to %d topics (%d shadows); AWS allows %d subscriptions per connection", n, len(s.Fleet.Shadows), maxSubscriptions)
 	}
 }
 
@@ -334,6 +363,10 @@ func (d *decoder) observers(n *yaml.Node, path string, s *Scenario) {
 				}
 			case "count":
 				d.integer(v, kp, 1, &o.Count)
+				if o.Count > maxObserverCount {
+					d.errorf(v, kp, "%d: want at most %d connections per observer group", o.Count, maxObserverCount)
+					o.Count = maxObserverCount
+				}
 			case "filters":
 				filtersSeen = true
 				d.list(v, kp, "topic filters", func(j int, fn *yaml.Node) {
@@ -514,7 +547,11 @@ func (d *decoder) payload(n *yaml.Node, path string, pl *Payload) {
 // whose value holds its parameters.
 func (d *decoder) field(name string, n *yaml.Node, path string) (Field, bool) {
 	f := Field{Name: name}
-	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+	switch {
+	case n.Kind == yaml.MappingNode && len(n.Content) != 2:
+		d.errorf(n, path, "%d generators; want exactly one such as {float: {min: 0, max: 1}}", len(n.Content)/2)
+		return f, false
+	case n.Kind != yaml.MappingNode:
 		d.errorf(n, path, "got %s; want one generator such as {float: {min: 0, max: 1}}; generators: %s", kindName(n), strings.Join(fieldKindNames, ", "))
 		return f, false
 	}

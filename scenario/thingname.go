@@ -117,3 +117,14 @@ func (f Fleet) pattern() string {
 	}
 	return f.Name
 }
+
+// observerClash gives the first connection of the observer group whose
+// client ID, {name}-{k}, is also the name of a thing of the fleet.
+func (f Fleet) observerClash(o Observer) (int, bool) {
+	for k := range o.Count {
+		if _, ok := f.ThingIndex(o.Name + "-" + strconv.Itoa(k)); ok {
+			return k, true
+		}
+	}
+	return 0, false
+}

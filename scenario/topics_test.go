@@ -1,0 +1,134 @@
+package scenario
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestMatchFilterFollowsMQTTRules(t *testing.T) {
+	tests := []struct {
+		filter, topic string
+		want          bool
+	}{
+		{"$aws/things/+/shadow/update/documents", "$aws/things/t1/shadow/update/documents", true},
+		{"$aws/things/+/shadow/update/documents", "$aws/things/t1/shadow/name/c/update/documents", false},
+		{"$aws/things/+/shadow/#", "$aws/things/t1/shadow/name/c/update/delta", true},
+		{"$aws/things/t1/shadow/#", "$aws/things/t1/shadow", true},
+		{"$aws/things/t1/shadow/#", "$aws/things/t2/shadow/get", false},
+		{"#", "$aws/things/t1/shadow/get", false},
+		{"+/things/t1/shadow/get", "$aws/things/t1/shadow/get", false},
+		{"a/+", "a/b/c", false},
+		{"a/+/c", "a/b/c", true},
+		{"a/b", "a/b/c", false},
+		{"a/b/c", "a/b", false},
+		{"a/#", "a", true},
+	}
+	for _, tt := range tests {
+		if got := matchFilter(tt.filter, tt.topic); got != tt.want {
+			t.Errorf("matchFilter(%q, %q) = %v; want %v", tt.filter, tt.topic, got, tt.want)
+		}
+	}
+}
+
+func TestCheckFilterRejectsMalformedFilters(t *testing.T) {
+	for _, f := range []string{"", "a/#/b", "a/b#", "a/+b", "a/b/c/d/e/f/g/h/i", string(make([]byte, 257))} {
+		if checkFilter(f) == nil {
+			t.Errorf("checkFilter(%q) accepted it; want an error", f)
+		}
+	}
+	for _, f := range []string{"#", "+", "$aws/things/+/shadow/name/+/update/documents", "a/+/#"} {
+		if err := checkFilter(f); err != nil {
+			t.Errorf("checkFilter(%q) = %v; want nil", f, err)
+		}
+	}
+}
+
+func TestShadowTopicClassicAndNamed(t *testing.T) {
+	if got := ShadowTopic("t1", ClassicShadow, "update"); got != "$aws/things/t1/shadow/update" {
+		t.Errorf("classic topic %q", got)
+	}
+	if got := ShadowTopic("t1", "config", "get/accepted"); got != "$aws/things/t1/shadow/name/config/get/accepted" {
+		t.Errorf("named topic %q", got)
+	}
+}
+
+func TestDeviceFiltersCoverRequestKindsUsed(t *testing.T) {
+	s := &Scenario{Fleet: Fleet{Shadows: []string{"classic", "cfg"}}, Phases: []Phase{
+		{Mix: Mix{Get: 1}},
+		{Mix: Mix{Get: 1}, RespondToDelta: true},
+	}}
+	want := []string{
+		"$aws/things/t/shadow/update/accepted", "$aws/things/t/shadow/update/rejected",
+		"$aws/things/t/shadow/get/accepted", "$aws/things/t/shadow/get/rejected",
+		"$aws/things/t/shadow/update/delta",
+		"$aws/things/t/shadow/name/cfg/update/accepted", "$aws/things/t/shadow/name/cfg/update/rejected",
+		"$aws/things/t/shadow/name/cfg/get/accepted", "$aws/things/t/shadow/name/cfg/get/rejected",
+		"$aws/things/t/shadow/name/cfg/update/delta",
+	}
+	if got := s.DeviceFilters("t"); !reflect.DeepEqual(got, want) {
+		t.Errorf("filters\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestThingNamesFromThePattern(t *testing.T) {
+	tests := []struct {
+		pattern string
+		i       int
+		want    string
+	}{
+		{"sim-{i:05}", 7, "sim-00007"},
+		{"sim-{i:05}", 123456, "sim-123456"},
+		{"{i}", 0, "0"},
+		{"dev:{i}_x", 42, "dev:42_x"},
+	}
+	for _, tt := range tests {
+		f := Fleet{Name: tt.pattern, Things: tt.i + 1}
+		if got := f.ThingName(tt.i); got != tt.want {
+			t.Errorf("%q ThingName(%d) = %q; want %q", tt.pattern, tt.i, got, tt.want)
+		}
+		if i, ok := f.ThingIndex(tt.want); !ok || i != tt.i {
+			t.Errorf("%q ThingIndex(%q) = %d, %v; want %d", tt.pattern, tt.want, i, ok, tt.i)
+		}
+	}
+	f := Fleet{Name: "sim-{i:03}", Things: 10}
+	for _, name := range []string{"sim-10", "sim-010", "sim-7", "sim-", "other-001", "sim-00a"} {
+		if i, ok := f.ThingIndex(name); ok {
+			t.Errorf("ThingIndex(%q) = %d; want no thing of a 10-thing fleet", name, i)
+		}
+	}
+}
+
+func TestNamePatternErrors(t *testing.T) {
+	for _, p := range []string{"sim", "sim-{i", "sim-{i}{i}", "sim-{n}", "sim-{i:5}", "sim-{i:00}", "s m-{i}", "sim-{i:021}", "}{i}"} {
+		if _, err := parseNamePattern(p); err == nil {
+			t.Errorf("parseNamePattern(%q) accepted it; want an error", p)
+		}
+	}
+}
+
+func TestSuggestOnlyCloseKeys(t *testing.T) {
+	keys := []string{"things", "name", "connect_rate", "keep_alive"}
+	tests := map[string]string{
+		"thigns":      `; did you mean "things"?`,
+		"Things":      `; did you mean "things"?`,
+		"keepalive":   `; did you mean "keep_alive"?`,
+		"connectrate": `; did you mean "connect_rate"?`,
+		"colour":      "",
+		"x":           "",
+	}
+	for in, want := range tests {
+		if got := suggest(in, keys); got != want {
+			t.Errorf("suggest(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func BenchmarkPhaseSlot(b *testing.B) {
+	p := Phase{Duration: 60e9, From: 100, To: 1000}
+	n := p.Requests()
+	var i int64
+	for b.Loop() {
+		p.Slot(i % n)
+		i++
+	}
+}
