@@ -138,7 +138,8 @@ type provisionResult struct {
 // name replaced, new ones appended in index order).
 //
 // On an error or a cancelled ctx it stops issuing, still records the things that
-// completed in the manifest, and returns the first error.
+// completed in the manifest, and returns the first error. Runs into the same
+// OutDir must not overlap: the last one to finish writes the manifest.
 func Provision(ctx context.Context, ca *CA, reg Registrar, opts ProvisionOptions) (*Manifest, error) {
 	if ca == nil || reg == nil {
 		return nil, errors.New("fleet: provision: CA and registrar are required")
@@ -205,8 +206,8 @@ func thingNames(opts ProvisionOptions) ([]string, error) {
 // runProvision fans the things out to opts.Workers workers and gathers the
 // results in index order; entries of things that failed or never ran are
 // left zero (empty Name).
-func runProvision(ctx context.Context, ca *CA, reg Registrar, opts ProvisionOptions, names []string) ([]ManifestThing, error) {
-	ctx, cancel := context.WithCancel(ctx)
+func runProvision(parent context.Context, ca *CA, reg Registrar, opts ProvisionOptions, names []string) ([]ManifestThing, error) {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
 	jobs := make(chan provisionJob)
@@ -240,7 +241,8 @@ func runProvision(ctx context.Context, ca *CA, reg Registrar, opts ProvisionOpti
 	done := 0
 	for r := range results {
 		if r.err != nil {
-			if firstErr == nil {
+			// Failures caused by the caller's cancellation are summed up below.
+			if firstErr == nil && parent.Err() == nil {
 				firstErr = r.err
 				cancel()
 			}
@@ -253,7 +255,7 @@ func runProvision(ctx context.Context, ca *CA, reg Registrar, opts ProvisionOpti
 		}
 	}
 	if firstErr == nil && done < len(names) {
-		firstErr = fmt.Errorf("fleet: provision: stopped after %d of %d things: %w", done, len(names), ctx.Err())
+		firstErr = fmt.Errorf("fleet: provision: stopped after %d of %d things: %w", done, len(names), parent.Err())
 	}
 	return entries, firstErr
 }

@@ -362,8 +362,8 @@ func TestProvisionCancelledMidway(t *testing.T) {
 			}
 		},
 	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("want context.Canceled, got %v", err)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stopped after") {
+		t.Fatalf("want a stop after context.Canceled, got %v", err)
 	}
 	m, err := ReadManifest(out)
 	if err != nil {
