@@ -70,7 +70,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	for i, p := range cfg.Phases {
 		phases[i] = p.Phase
 	}
-	r := &runner{cfg: cfg, set: metrics.NewSet(), sched: NewSchedule(phases), ctx: ctx}
+	r := &runner{cfg: cfg, set: metrics.NewSet(), sched: NewSchedule(phases)}
 	r.ids = declare(r.set, cfg.Observers)
 	r.connRec = r.set.NewRecorder()
 	r.build()
@@ -80,6 +80,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	r.ctx = runCtx
 	var wg sync.WaitGroup
 	// Workers handle connection events from the first connect on; the
 	// schedule starts once the fleet is up.
@@ -89,6 +90,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer close(w.done)
 			w.idle(runCtx, started)
 			w.run(runCtx)
 		}()
@@ -158,6 +160,7 @@ func (r *runner) build() {
 		r.workers = append(r.workers, &worker{
 			r: r, cfg: &r.cfg, ids: r.ids,
 			events: make(chan event, 4096),
+			done:   make(chan struct{}),
 			rec:    r.set.NewRecorder(),
 			fields: r.cfg.Fields(i),
 		})

@@ -130,7 +130,19 @@ func (t *thing) handler(w *worker) func(p *paho.Publish) {
 			w.foreign.Add(1)
 			return
 		}
-		w.events <- ev
+		w.post(ev)
+	}
+}
+
+// post hands an event to the worker, or drops it once the worker has
+// finished, so a connection's goroutine never blocks on a stopped worker.
+func (w *worker) post(ev event) {
+	select {
+	case w.events <- ev:
+	case <-w.done:
+		if ev.kind == evUp {
+			_ = ev.client.Disconnect(&paho.Disconnect{})
+		}
 	}
 }
 
@@ -183,7 +195,7 @@ func (t *thing) connect(ctx context.Context, w *worker, gen uint32) error {
 		timeout:    w.cfg.ConnectTimeout,
 		onPublish:  t.handler(w),
 		onLost: func(error) {
-			once.Do(func() { w.events <- event{kind: evLost, thing: t.local, conn: gen} })
+			once.Do(func() { w.post(event{kind: evLost, thing: t.local, conn: gen}) })
 		},
 	}
 	c, connTook, subTook, err := dial(ctx, s)
@@ -197,6 +209,6 @@ func (t *thing) connect(ctx context.Context, w *worker, gen uint32) error {
 	r.connRec.Record(w.ids.connect, int64(connTook))
 	r.connRec.Record(w.ids.subscribe, int64(subTook))
 	r.connMu.Unlock()
-	w.events <- event{kind: evUp, thing: t.local, client: c, conn: gen}
+	w.post(event{kind: evUp, thing: t.local, client: c, conn: gen})
 	return nil
 }

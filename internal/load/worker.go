@@ -19,6 +19,7 @@ type worker struct {
 	ids     *ids
 	things  []*thing
 	events  chan event
+	done    chan struct{} // closed when the worker stops taking events
 	rec     *metrics.Recorder
 	fields  FieldsFunc
 	buf     []byte
@@ -82,12 +83,15 @@ func (w *worker) waitUntil(ctx context.Context, timer *time.Timer, due int64) bo
 	}
 }
 
-// drain waits for the outstanding requests to be answered or time out.
+// drain waits for the outstanding requests to be answered or time out, and
+// for the deltas that accepted desired writes promised, up to the timeout.
 func (w *worker) drain(ctx context.Context, timer *time.Timer) {
+	deadline := w.clock() + int64(w.cfg.Timeout)
 	for {
 		now := w.clock()
 		w.expire(now)
-		if w.outstanding() == 0 {
+		requests, deltas := w.outstanding()
+		if requests == 0 && (deltas == 0 || now > deadline) {
 			return
 		}
 		timer.Reset(50 * time.Millisecond)
@@ -101,12 +105,16 @@ func (w *worker) drain(ctx context.Context, timer *time.Timer) {
 	}
 }
 
-func (w *worker) outstanding() int {
-	n := 0
+// outstanding counts the requests still unanswered and the deltas still
+// awaited.
+func (w *worker) outstanding() (requests int, deltas int64) {
 	for _, t := range w.things {
-		n += t.inflight.used
+		requests += t.inflight.used
+		for i := range t.shadows {
+			deltas += t.shadows[i].awaitDelta
+		}
 	}
-	return n
+	return requests, deltas
 }
 
 // send handles slot i: it picks the operation and shadow and publishes the
@@ -261,6 +269,7 @@ func (w *worker) reply(t *thing, ev event) {
 			w.checkVersion(ss, req.seq, ev.version)
 			if req.desired {
 				w.rec.Add(w.ids.deltaExpected, 1)
+				ss.awaitDelta++
 			}
 		}
 		if ev.version > ss.lastVersion {
@@ -302,6 +311,9 @@ func (w *worker) checkVersion(ss *shadowState, seq, version int64) {
 func (w *worker) delta(t *thing, ev event) {
 	ss := &t.shadows[ev.shadow]
 	ss.events[evtDelta]++
+	if ss.awaitDelta > 0 {
+		ss.awaitDelta--
+	}
 	w.rec.Add(w.ids.deltaReceived, 1)
 	if ev.stamp >= 0 {
 		w.rec.Record(w.ids.delta, ev.at-ev.stamp)
