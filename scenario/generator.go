@@ -201,11 +201,9 @@ func appendRandomString(dst []byte, n int, rnd *Rand) []byte {
 	return append(dst, '"')
 }
 
-// jsonString gives s as a JSON string literal.
+// jsonString gives s as a JSON string literal; invalid UTF-8 becomes U+FFFD,
+// so marshalling a string cannot fail.
 func jsonString(s string) string {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return strconv.Quote(s)
-	}
+	b, _ := json.Marshal(s)
 	return string(b)
 }

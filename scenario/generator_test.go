@@ -204,3 +204,20 @@ func BenchmarkAppendFields(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+func TestScenarioGeneratorReservesTheFleet(t *testing.T) {
+	s, err := Load("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Generator(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.rands) != s.Fleet.Things {
+		t.Errorf("state for %d things; want %d", len(g.rands), s.Fleet.Things)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { g.AppendFields(make([]byte, 0, 512)[:0], 99, nil) }); allocs > 1 {
+		t.Errorf("%v allocations for a reserved thing; want only the caller's buffer", allocs)
+	}
+}

@@ -183,6 +183,14 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"threshold bad metric", base + "thresholds:\n  \"update accepted\": \"p(99)<1s\"\n", []string{
 			`x.yaml:6:3: thresholds.update accepted: metric "update accepted": want a dotted name such as update.accepted`}},
 		{"threshold empty list", base + "thresholds:\n  update.accepted: []\n", []string{"x.yaml:6:20: thresholds.update.accepted: empty; want at least one expression"}},
+		{"mapping for a scalar", base + "timeout: {a: 1}\n", []string{"x.yaml:5:10: timeout: got a mapping; want a duration such as 10s or 1m30s"}},
+		{"empty value", base + "timeout:\n", []string{"x.yaml:5:9: timeout: got nothing; want a duration such as 10s or 1m30s"}},
+		{"yes is not a boolean", base + "payload: {optimistic: yes}\n", []string{`x.yaml:5:23: payload.optimistic: "yes": want true or false`}},
+		{"text for a number", base + "payload:\n  fields:\n    t: {float: {min: low}}\n", []string{`x.yaml:7:22: payload.fields.t.float.min: "low": want a finite number`}},
+		{"list for a mapping", base + "fleet: [1]\n", []string{"x.yaml:5:8: fleet: got a list; want a mapping with keys things, name, connect_rate, keep_alive, clean_start, shadows"}},
+		{"mapping for a list", base + "observers: {a: 1}\n", []string{"x.yaml:5:12: observers: got a mapping; want a list of observer groups"}},
+		{"list for thresholds", base + "thresholds: [a]\n", []string{"x.yaml:5:13: thresholds: got a list; want a mapping of metric names to threshold expressions"}},
+		{"zero connect rate", base + "fleet: {connect_rate: 0/s}\n", []string{`x.yaml:5:23: fleet.connect_rate: "0/s": want a rate above zero`}},
 		{"errors are collected in file order", "name: x\ntimeout: soon\nphases:\n  - duration: 1s\n    rate: 1/q\nin_flight: -1\n", []string{
 			`x.yaml:2:10: timeout: "soon": want a duration such as 10s or 1m30s`,
 			`x.yaml:5:11: phases[0].rate: "1/q": want a rate such as 500/s, 30/m or 100/h`,
@@ -247,5 +255,26 @@ func TestLoadMissingFileSaysWhich(t *testing.T) {
 	_, err := Load(t.TempDir() + "/nope.yaml")
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Errorf("error %v; want one naming nope.yaml", err)
+	}
+}
+
+func TestErrorsUnwrapToPositionedErrors(t *testing.T) {
+	_, err := Parse("x.yaml", []byte(base+"timeout: soon\n"))
+	var e *Error
+	if !errors.As(err, &e) || e.Line != 5 || e.Column != 10 || e.Field != "timeout" {
+		t.Errorf("errors.As gave %+v; want the timeout error at 5:10", e)
+	}
+}
+
+func TestThresholdSpecParsesForEvaluation(t *testing.T) {
+	s, err := Load("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range s.Thresholds {
+		th, err := spec.Threshold()
+		if err != nil || th.Metric != spec.Metric || th.Expr != spec.Expr {
+			t.Errorf("%+v: %+v, %v", spec, th, err)
+		}
 	}
 }

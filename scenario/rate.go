@@ -74,7 +74,4 @@ func (r Rate) String() string {
 	return strconv.FormatFloat(v, 'f', -1, 64) + "/s"
 }
 
-// PerSecond is the rate as a float64 number of events per second.
-func (r Rate) PerSecond() float64 { return float64(r) }
-
 func itoa(i int) string { return strconv.Itoa(i) }
