@@ -48,6 +48,9 @@ func commands() []command {
 	return []command{
 		{"provision", "create certificates, things and policies; write bundles", runProvision},
 		{"emulator", "serve the AWS IoT Core emulator", runEmulator},
+		{"sub", "subscribe to topic filters and print messages", runSub},
+		{"pub", "publish one message", runPub},
+		{"shadow", "send one shadow get, update or delete and print the reply", runShadow},
 		{"version", "print the version", runVersion},
 		{"help", "show help for a command", runHelp},
 	}
