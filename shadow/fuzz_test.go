@@ -20,19 +20,20 @@ var fuzzSeeds = []string{
 	``,
 }
 
-// FuzzUpdate feeds arbitrary payloads (after a fixed first state) to a
-// shadow with a small size limit and checks the invariants: no panic; the
+// FuzzUpdate feeds arbitrary payloads to a shadow with a small size limit
+// (an arbitrary first update, then an update, get or delete) and checks the
+// invariants: no panic; the
 // version rises by one per accept and not at all on reject; delta keys come
 // from desired; the stored state stays within the limit; every document is
 // valid JSON and survives persistence.
 func FuzzUpdate(f *testing.F) {
 	for _, s := range fuzzSeeds {
-		f.Add([]byte(s), uint8(0))
+		f.Add([]byte(`{"state":{"desired":{"a":1,"o":{"x":1}},"reported":{"a":2,"z":[1]}}}`), []byte(s), uint8(0))
 	}
-	f.Fuzz(func(t *testing.T, payload []byte, op uint8) {
+	f.Fuzz(func(t *testing.T, first, payload []byte, op uint8) {
 		lim := Limits{MaxStateBytes: 256}
 		s := &Shadow{Name: "fuzz"}
-		s.Update([]byte(`{"state":{"desired":{"a":1,"o":{"x":1}},"reported":{"a":2,"z":[1]}}}`), 1, lim)
+		s.Update(first, 1, lim)
 		before := s.Version()
 		var r Result
 		predicted := -1
