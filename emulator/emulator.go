@@ -114,6 +114,9 @@ func (e *Emulator) Start() error {
 		InlineClient:           true,
 		Logger:                 newBrokerLogger(e.cfg.Logger),
 		SysTopicResendInterval: math.MaxInt32,
+		// tls.Conn buffers a whole record already; a small bufio layer above
+		// it keeps idle connections cheap and large packets bypass it.
+		ClientNetReadBufferSize: 512,
 	})
 	hook := &awsHook{srv: srv, reg: e.reg, cfg: e.cfg, log: e.cfg.Logger}
 	shadow, err := newShadowRouter(e.cfg, srv)
@@ -191,7 +194,7 @@ func capabilities() *mqtt.Capabilities {
 	c.MaximumPacketSize = MaxPayload + 64<<10 // room for topic and properties; payload checked exactly
 	c.ReceiveMaximum = 100                    // unacknowledged QoS 1 publishes each way
 	c.MaximumInflight = 1024
-	c.MaximumClientWritesPending = 1024
+	c.MaximumClientWritesPending = 128 // 8 B each, allocated per connection
 	c.MaximumSessionExpiryInterval = maxSessionExpirySec
 	c.TopicAliasMaximum = 8
 	c.SubIDAvailable = 0

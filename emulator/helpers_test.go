@@ -98,6 +98,7 @@ type client5 struct {
 	*mqttc.Client
 	msgs        chan *paho.Publish
 	disconnects chan *paho.Disconnect
+	pending     []*paho.Publish // received, not yet expected
 }
 
 func dialOptions(e *Emulator, id identity, clientID string) mqttc.Options {
@@ -159,9 +160,16 @@ func (c *client5) publish(t testing.TB, topic string, payload []byte, retain boo
 	return resp.ReasonCode
 }
 
-// expectMessage waits for a publish on topic.
+// expectMessage waits for a publish on topic; publishes on other topics
+// are kept for later calls, since AWS does not order responses.
 func (c *client5) expectMessage(t testing.TB, topic string) *paho.Publish {
 	t.Helper()
+	for i, p := range c.pending {
+		if p.Topic == topic {
+			c.pending = append(c.pending[:i], c.pending[i+1:]...)
+			return p
+		}
+	}
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -169,6 +177,7 @@ func (c *client5) expectMessage(t testing.TB, topic string) *paho.Publish {
 			if p.Topic == topic {
 				return p
 			}
+			c.pending = append(c.pending, p)
 		case <-deadline:
 			t.Fatalf("no message on %s", topic)
 		}
@@ -179,12 +188,18 @@ func (c *client5) expectMessage(t testing.TB, topic string) *paho.Publish {
 // the same connection proves earlier ones were not just slow.
 func (c *client5) expectNoMessage(t testing.TB, topic string) {
 	t.Helper()
+	for _, p := range c.pending {
+		if p.Topic == topic {
+			t.Fatalf("unexpected message on %s", topic)
+		}
+	}
 	for {
 		select {
 		case p := <-c.msgs:
 			if p.Topic == topic {
 				t.Fatalf("unexpected message on %s", topic)
 			}
+			c.pending = append(c.pending, p)
 		default:
 			return
 		}

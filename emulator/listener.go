@@ -83,14 +83,12 @@ func (l *guardedListener) Serve(establish listeners.EstablishFn) {
 		go func() {
 			defer l.wg.Done()
 			l.serveConn(conn, establish)
-			l.connsMu.Lock()
-			delete(l.conns, conn)
-			l.connsMu.Unlock()
 		}()
 	}
 }
 
 func (l *guardedListener) serveConn(conn net.Conn, establish listeners.EstablishFn) {
+	defer l.forget(conn)
 	_ = conn.SetDeadline(time.Now().Add(l.connectTimeout))
 	tc := tls.Server(conn, l.tlsConfig)
 	ctx, cancel := context.WithTimeout(context.Background(), l.connectTimeout)
@@ -105,6 +103,13 @@ func (l *guardedListener) serveConn(conn net.Conn, establish listeners.Establish
 	if err := establish(l.id, tc); err != nil {
 		l.log.Debug("connection ended", "remote", conn.RemoteAddr().String(), "error", err)
 	}
+}
+
+// forget drops a socket that has ended from the set Close closes.
+func (l *guardedListener) forget(conn net.Conn) {
+	l.connsMu.Lock()
+	delete(l.conns, conn)
+	l.connsMu.Unlock()
 }
 
 // Close stops accepting, disconnects the clients through closeClients, closes

@@ -1,0 +1,179 @@
+package emulator
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shadowload/shadowload/internal/mqttc"
+)
+
+// Environment of the client process BenchmarkIdleConnectionMemory starts.
+const (
+	envIdleClients = "SHADOWLOAD_IDLE_CLIENTS" // "N ADDR CERT KEY CA"
+)
+
+// TestIdleClientsProcess is not a test: when the benchmark re-runs the test
+// binary with envIdleClients set, it holds N idle MQTT 5 connections open
+// until its standard input closes, so their memory is not in the emulator's
+// process.
+func TestIdleClientsProcess(t *testing.T) {
+	spec := os.Getenv(envIdleClients)
+	if spec == "" {
+		t.Skip("helper process for BenchmarkIdleConnectionMemory")
+	}
+	var n int
+	var addr, certFile, keyFile, caFile string
+	if _, err := fmt.Sscan(spec, &n, &addr, &certFile, &keyFile, &caFile); err != nil {
+		t.Fatalf("%s=%q: %v", envIdleClients, spec, err)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	clients := make([]*mqttc.Client, 0, n)
+	for i := range n {
+		c, err := mqttc.Dial(context.Background(), mqttc.Options{Endpoint: addr, Certificate: cert, Roots: roots,
+			ServerName: "localhost", ClientID: "idle-" + strconv.Itoa(i), CleanStart: true, KeepAlive: 20 * time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	fmt.Println("ready")
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	for _, c := range clients {
+		_ = c.Close()
+	}
+}
+
+// BenchmarkIdleConnectionMemory measures the emulator's heap and stack per
+// idle MQTT 5 connection over mutual TLS, with N=500 clients held by another
+// process. Run it with -benchtime=1x.
+func BenchmarkIdleConnectionMemory(b *testing.B) {
+	const n = 500
+	e := startEmulator(b, nil)
+	id := provision(b, e, "idle", "open", openPolicy)
+	dir := b.TempDir()
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := os.WriteFile(certFile, id.pem.CertPEM, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, id.pem.KeyPEM, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	var goroutines float64
+	for b.Loop() {
+		before := liveBytes()
+		g0 := runtime.NumGoroutine()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientsProcess$", "-test.v")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %s %s %s %s", envIdleClients, n, e.Addr(), certFile, keyFile, e.RootCAPath()))
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		ready := false
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				ready = true
+				break
+			}
+		}
+		if !ready {
+			_ = cmd.Wait()
+			b.Fatal("client process did not get ready")
+		}
+		waitConnected(b, e, n)
+		total += float64(liveBytes()-before) / n
+
+		goroutines += float64(runtime.NumGoroutine()-g0) / n
+		_ = stdin.Close()
+		go func() { _, _ = bufio.NewReader(stdout).ReadString(0) }()
+		if err := cmd.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		waitConnected(b, e, 0)
+	}
+	b.ReportMetric(total/float64(b.N), "bytes/conn")
+	b.ReportMetric(goroutines/float64(b.N), "goroutines/conn")
+}
+
+func waitConnected(b *testing.B, e *Emulator, n int64) {
+	b.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for atomic.LoadInt64(&e.srv.Info.ClientsConnected) != n {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d clients connected, want %d", atomic.LoadInt64(&e.srv.Info.ClientsConnected), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// liveBytes is heap in use plus goroutine stacks in the steady state of an
+// idle process: each collection may halve an oversized goroutine stack, so
+// it collects until the figure stops falling (the periodic collections of a
+// long-running emulator get there too).
+func liveBytes() int64 {
+	var m runtime.MemStats
+	least := int64(-1)
+	for range 8 {
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		cur := int64(m.HeapInuse + m.StackInuse)
+		if least >= 0 && cur >= least {
+			break
+		}
+		least = cur
+	}
+	return least
+}
+
+// BenchmarkConnect measures connection throughput: a full TLS handshake,
+// certificate and policy check, CONNECT/CONNACK and DISCONNECT per
+// operation, from parallel clients in the same process (their CPU counts
+// against the result).
+func BenchmarkConnect(b *testing.B) {
+	e := startEmulator(b, nil)
+	id := provision(b, e, "conn", "open", openPolicy)
+	var seq atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			opts := dialOptions(e, id, "conn-"+strconv.FormatInt(seq.Add(1), 10))
+			c, err := mqttc.Dial(context.Background(), opts)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_ = c.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
+}
