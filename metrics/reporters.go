@@ -12,8 +12,9 @@ import (
 )
 
 // WriteSummary writes r for people: the run's start and duration, any
-// reasons it is invalid, an aligned table of every metric (count, rate per
-// second over the run, and for latencies p50, p90, p99, p99.9 and max), values
+// reasons it is invalid, an aligned table of every metric that recorded
+// something or has a threshold (count, rate per second over the run, and for
+// latencies p50, p90, p99, p99.9 and max) with a count of those left out, values
 // clamped into the latency range, the generator's health, and a PASS or FAIL
 // line per threshold result.
 func WriteSummary(w io.Writer, r *Report) error {
@@ -29,8 +30,18 @@ func WriteSummary(w io.Writer, r *Report) error {
 	names := slices.Sorted(maps.Keys(r.Counters))
 	names = append(names, slices.Collect(maps.Keys(r.Latencies))...)
 	slices.Sort(names)
+	gated := map[string]bool{}
+	for _, t := range r.Thresholds {
+		gated[t.Metric] = true
+	}
+	empty := 0
 	for _, name := range slices.Compact(names) {
-		if lr, ok := r.Latencies[name]; ok {
+		lr, isLatency := r.Latencies[name]
+		if (isLatency && lr.Count == 0 || !isLatency && r.Counters[name] == 0) && !gated[name] {
+			empty++
+			continue
+		}
+		if isLatency {
 			fmt.Fprintf(tw, "%s\t%d\t%s", name, lr.Count, perSecond(lr.Count, r.Duration))
 			for _, v := range []float64{lr.P50, lr.P90, lr.P99, lr.P999, lr.Max} {
 				if lr.Count == 0 {
@@ -47,6 +58,9 @@ func WriteSummary(w io.Writer, r *Report) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write summary: %w", err)
+	}
+	if empty > 0 {
+		fmt.Fprintf(&b, "(%d more metrics recorded nothing)\n", empty)
 	}
 
 	for _, name := range slices.Sorted(maps.Keys(r.Latencies)) {

@@ -26,7 +26,7 @@ func TestWriteSummaryShowsPercentilesAndThresholds(t *testing.T) {
 		"INVALID generator fell behind its schedule\n",
 		"metric           count  rate/s  p50    p90    p99   p99.9  max\n",
 		"connect          2      0.2     800µs  1.2ms  1.5s  1.5s   60s\n",
-		"get.accepted     0      0.0     -      -      -     -      -\n",
+		"(1 more metrics recorded nothing)\n",
 		"update.accepted  100    10.0    50ms   90ms   99ms  100ms  100ms\n",
 		"update.rejected  20     2.0\n",
 		"update.sent      20000  2000.0\n",
@@ -38,6 +38,22 @@ func TestWriteSummaryShowsPercentilesAndThresholds(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "get.accepted") {
+		t.Errorf("summary lists get.accepted, which recorded nothing and has no threshold:\n%s", out)
+	}
+}
+
+func TestWriteSummaryKeepsEmptyMetricsWithThresholds(t *testing.T) {
+	rep := knownRun(t)
+	th, _ := ParseThreshold("get.accepted", "p(99)<1s")
+	Evaluate(rep, []Threshold{th})
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "get.accepted") {
+		t.Errorf("summary hides get.accepted, which a threshold names:\n%s", buf.String())
 	}
 }
 

@@ -42,10 +42,15 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// stderrTerminal says stderr is a terminal: live progress goes there.
+	stderrTerminal bool
 }
 
 func commands() []command {
 	return []command{
+		{"run", "run a scenario and report (the main job)", runRun},
+		{"validate", "check scenario files", runValidate},
+		{"plan", "show the load a scenario puts on the target, against AWS quotas", runPlan},
 		{"provision", "create certificates, things and policies; write bundles", runProvision},
 		{"emulator", "serve the AWS IoT Core emulator", runEmulator},
 		{"sub", "subscribe to topic filters and print messages", runSub},
@@ -57,7 +62,7 @@ func commands() []command {
 }
 
 func main() {
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrTerminal: isTerminal(os.Stderr)}
 	os.Exit(dispatch(e, os.Args[1:]))
 }
 
@@ -116,4 +121,10 @@ func exitCode(e *env, err error) int {
 type exitCoder interface {
 	error
 	ExitCode() int
+}
+
+// isTerminal reports whether f is a character device such as a terminal.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
