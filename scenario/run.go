@@ -318,7 +318,7 @@ func (s *Scenario) record() map[string]any {
 	for i, p := range s.Phases {
 		phases[i] = map[string]any{
 			"name": p.Name, "duration": p.Duration.String(), "from": p.From.String(), "to": p.To.String(),
-			"mix": map[string]int{"update": p.Mix.Update, "get": p.Mix.Get, "delete": p.Mix.Delete},
+			"mix":   map[string]int{"update": p.Mix.Update, "get": p.Mix.Get, "delete": p.Mix.Delete},
 			"write": p.Write.String(), "respond_to_delta": p.RespondToDelta,
 		}
 	}
