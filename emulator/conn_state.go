@@ -20,8 +20,10 @@ type connState struct {
 	set    *policy.Set
 	setGen uint64
 	active bool // certificate ACTIVE when the set was loaded
-	// filters are the topic filters the client holds (for the 50 limit).
-	filters map[string]struct{}
+	// filters are the topic filters the client holds (for the 50 limit and
+	// the "a/#" rule); parentFilters counts those ending in "/#".
+	filters       map[string]struct{}
+	parentFilters int
 	// subDecisions answers the broker's per-filter ACL checks while one
 	// SUBSCRIBE is processed; subOverrides are SUBACK reason codes, by
 	// packet ID, that replace the broker's for filters refused by a limit.

@@ -19,6 +19,10 @@ import (
 // for records written by other processes (status changes in particular).
 const refreshInterval = 500 * time.Millisecond
 
+// sweepEvery is how many refresh ticks pass between sweeps of connection
+// state the broker did not report closed.
+const sweepEvery = 10
+
 // brokerLogBurst bounds broker log records per second.
 const brokerLogBurst = 20
 
@@ -147,18 +151,22 @@ func (e *Emulator) Start() error {
 }
 
 // refreshLoop re-reads the registry so that records written by another
-// process (new things, status changes) take effect within refreshInterval.
+// process (new things, status changes) take effect within refreshInterval,
+// and now and then sweeps stale connection state.
 func (e *Emulator) refreshLoop() {
 	defer close(e.done)
 	t := time.NewTicker(refreshInterval)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-e.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
 			if _, err := e.reg.Refresh(); err != nil {
 				e.cfg.Logger.Warn("registry refresh", "error", err)
+			}
+			if tick%sweepEvery == 0 {
+				e.hook.sweep(now)
 			}
 		}
 	}

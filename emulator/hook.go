@@ -174,10 +174,7 @@ func (h *awsHook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 		if h.cfg.HashMatchesDollar && isDollarTwin(filter) {
 			continue
 		}
-		if cs.filters == nil {
-			cs.filters = map[string]struct{}{}
-		}
-		cs.filters[filter] = struct{}{}
+		cs.addFilter(filter)
 	}
 }
 
@@ -200,6 +197,22 @@ func (h *awsHook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
 		cc.mu.Unlock()
 	}
 }
+
+// sweep forgets connections that closed without OnDisconnect, which mochi
+// skips when writing the CONNACK fails.
+func (h *awsHook) sweep(now time.Time) {
+	h.conns.Range(func(k, _ any) bool {
+		cl := k.(*mqtt.Client)
+		if cl.Closed() && cl.StopTime() > 0 && now.Unix()-cl.StopTime() > sweepAfterSeconds {
+			h.OnDisconnect(cl, nil, false)
+		}
+		return true
+	})
+}
+
+// sweepAfterSeconds is how long a closed connection may stay known before
+// sweep forgets it; OnDisconnect normally does so at once.
+const sweepAfterSeconds = 5
 
 // certificateStatusChanged closes the live connections of a certificate
 // that left ACTIVE.
@@ -398,10 +411,7 @@ func (h *awsHook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, codes []byte)
 		if i >= len(codes) || codes[i] >= 0x80 {
 			continue
 		}
-		if cs.filters == nil {
-			cs.filters = map[string]struct{}{}
-		}
-		cs.filters[sub.Filter] = struct{}{}
+		cs.addFilter(sub.Filter)
 	}
 	cs.mu.Unlock()
 	if !h.cfg.HashMatchesDollar {
@@ -431,7 +441,7 @@ func (h *awsHook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 	}
 	cs.mu.Lock()
 	for _, sub := range pk.Filters {
-		delete(cs.filters, sub.Filter)
+		cs.removeFilter(sub.Filter)
 	}
 	cs.mu.Unlock()
 	if !h.cfg.HashMatchesDollar {
@@ -476,7 +486,9 @@ func (h *awsHook) OnPacketEncode(cl *mqtt.Client, pk packets.Packet) packets.Pac
 // OnPublish, so write checks pass here. A read check is either a filter of
 // the SUBSCRIBE being processed, answered from OnSubscribe's decisions, or a
 // delivery, which needs iot:Receive on the topic (and, in the aws profile,
-// room in the connection's rate); a denied delivery is dropped silently.
+// room in the connection's rate); a denied delivery is dropped silently. A
+// delivery matched only by "topic/#" is dropped too: on AWS "a/#" does not
+// match "a".
 func (h *awsHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if write {
 		return true
@@ -493,6 +505,9 @@ func (h *awsHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		}
 	}
 	cs.mu.Unlock()
+	if cs.onlyParentMatch(topic) {
+		return false
+	}
 	if !cs.allowed(h.reg, policy.Receive, topic) {
 		h.droppedDelivery.Add(1)
 		return false

@@ -159,3 +159,16 @@ func TestHashMatchesDollarSetting(t *testing.T) {
 		})
 	}
 }
+
+func TestParentFilterDoesNotReceiveParentTopic(t *testing.T) {
+	e := startEmulator(t, nil)
+	a := provision(t, e, "thing-a", "open", openPolicy)
+	c := dial5(t, e, a, "thing-a")
+	if got := c.subscribe(t, "sensors/#"); got[0] != 0x01 {
+		t.Fatalf("SUBACK %x", got)
+	}
+	c.publish(t, "sensors", []byte("parent"), false)
+	c.publish(t, "sensors/t1", []byte("child"), false)
+	c.expectMessage(t, "sensors/t1")
+	c.expectNoMessage(t, "sensors")
+}

@@ -63,7 +63,7 @@ type Registry struct {
 	things   map[string]*Thing
 	certs    map[string]*certEntry
 	policies map[string]*policyEntry
-	gen      atomic.Uint64 // bumped by every applied record
+	gen      atomic.Uint64 // bumped by every record that can change a live connection's permissions
 
 	tailMu  sync.Mutex // serialises Refresh and guards the fields below
 	rf      *os.File
@@ -136,8 +136,9 @@ func (r *Registry) onStatusChange(fn func(certID string, status CertStatus)) {
 	r.watchMu.Unlock()
 }
 
-// Generation changes whenever a record is applied; caches derived from the
-// registry compare it to know they are stale.
+// Generation changes whenever a record may change what a registered
+// certificate is allowed (a policy, a status, a certificate's policies);
+// caches derived from the registry compare it to know they are stale.
 func (r *Registry) Generation() uint64 { return r.gen.Load() }
 
 // Certificate returns the certificate with the given ID.

@@ -182,8 +182,8 @@ func (r *Registry) apply(rec record, changed *[]statusChange) error {
 		if !slices.Contains(t.Certificates, rec.Cert) {
 			t.Certificates = append(t.Certificates, rec.Cert)
 		}
-		c, ok := r.certs[rec.Cert]
-		if !ok {
+		c, existed := r.certs[rec.Cert]
+		if !existed {
 			c = &certEntry{Certificate: Certificate{ID: rec.Cert, PEM: []byte(rec.PEM), Status: status}}
 			r.certs[rec.Cert] = c
 		}
@@ -194,6 +194,10 @@ func (r *Registry) apply(rec record, changed *[]statusChange) error {
 			}
 		}
 		r.mu.Unlock()
+		if !existed {
+			// A new certificate changes no live connection's permissions.
+			return nil
+		}
 	case opStatus:
 		r.mu.Lock()
 		c, ok := r.certs[rec.Cert]
