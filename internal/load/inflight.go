@@ -106,3 +106,50 @@ func parseToken(tok string) (slot int, gen uint32, ok bool) {
 	}
 	return int(v & 0xff), uint32(v >> 8), true
 }
+
+// maxBacklog bounds the slots one connection holds back while its in-flight
+// cap is reached; past it a slot is skipped.
+const maxBacklog = 64
+
+// pending is a slot held back until the connection has room in flight.
+type pending struct {
+	intended int64
+	op       Op
+	shadow   uint8
+	write    Section
+}
+
+// backlog is a connection's queue of held-back slots, oldest first. Only the
+// owning worker touches it.
+type backlog struct {
+	q    []pending
+	head int
+}
+
+func (b *backlog) len() int { return len(b.q) - b.head }
+
+// push adds a slot; it reports false when the backlog is full.
+func (b *backlog) push(p pending) bool {
+	if b.len() >= maxBacklog {
+		return false
+	}
+	if b.head > 0 && len(b.q) == cap(b.q) {
+		n := copy(b.q, b.q[b.head:])
+		b.q, b.head = b.q[:n], 0
+	}
+	b.q = append(b.q, p)
+	return true
+}
+
+// pop removes and returns the oldest slot.
+func (b *backlog) pop() (pending, bool) {
+	if b.len() == 0 {
+		return pending{}, false
+	}
+	p := b.q[b.head]
+	b.head++
+	if b.head == len(b.q) {
+		b.q, b.head = b.q[:0], 0
+	}
+	return p, true
+}

@@ -66,3 +66,35 @@ func BenchmarkInflightAcquireRelease(b *testing.B) {
 		f.release(s)
 	}
 }
+
+func TestBacklogKeepsOrderAndBound(t *testing.T) {
+	var b backlog
+	for i := 0; i < maxBacklog; i++ {
+		if !b.push(pending{intended: int64(i)}) {
+			t.Fatalf("push %d refused below the bound", i)
+		}
+	}
+	if b.push(pending{intended: -1}) {
+		t.Fatal("push beyond the bound accepted")
+	}
+	for i := 0; i < maxBacklog/2; i++ {
+		p, ok := b.pop()
+		if !ok || p.intended != int64(i) {
+			t.Fatalf("pop %d = %v, %v", i, p.intended, ok)
+		}
+	}
+	for i := 0; i < maxBacklog/2; i++ {
+		if !b.push(pending{intended: int64(maxBacklog + i)}) {
+			t.Fatalf("push after pops refused")
+		}
+	}
+	for i := maxBacklog / 2; i < maxBacklog+maxBacklog/2; i++ {
+		p, ok := b.pop()
+		if !ok || p.intended != int64(i) {
+			t.Fatalf("pop = %v, %v; want %d", p.intended, ok, i)
+		}
+	}
+	if _, ok := b.pop(); ok || b.len() != 0 {
+		t.Fatal("backlog not empty at the end")
+	}
+}

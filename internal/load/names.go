@@ -19,6 +19,7 @@ type ids struct {
 	rejectedCode                 [numOps][]metrics.ID // parallel to rejectCodes, plus "other" last
 	timeout                      [numOps]metrics.ID
 	slots, late, skipped, lag    metrics.ID
+	deferred                     metrics.ID
 	delta                        metrics.ID
 	deltaExpected, deltaReceived metrics.ID
 	deltaResponses               metrics.ID
@@ -54,6 +55,7 @@ func declare(set *metrics.Set, groups []ObserverGroup) *ids {
 	}
 	m.late = set.Counter("schedule.late", metrics.Base("schedule.slots"))
 	m.skipped = set.Counter("schedule.skipped", metrics.Base("schedule.slots"))
+	m.deferred = set.Counter("schedule.deferred", metrics.Base("schedule.slots"))
 	m.slots = set.Counter("schedule.slots")
 	m.lag = set.Latency("schedule.lag")
 	m.delta = set.Latency("delta")

@@ -72,6 +72,7 @@ type thing struct {
 	conn     uint32 // generation of the current connection
 	up       bool
 	inflight inflight
+	held     backlog // slots waiting for room in flight
 	seq      int64
 }
 

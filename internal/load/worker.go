@@ -109,7 +109,7 @@ func (w *worker) drain(ctx context.Context, timer *time.Timer) {
 // awaited.
 func (w *worker) outstanding() (requests int, deltas int64) {
 	for _, t := range w.things {
-		requests += t.inflight.used
+		requests += t.inflight.used + t.held.len()
 		for i := range t.shadows {
 			deltas += t.shadows[i].awaitDelta
 		}
@@ -118,8 +118,10 @@ func (w *worker) outstanding() (requests int, deltas int64) {
 }
 
 // send handles slot i: it picks the operation and shadow and publishes the
-// request, or counts the slot skipped when the thing is down or has its
-// in-flight cap of requests outstanding.
+// request. When the thing has its in-flight cap of requests outstanding the
+// slot is held back and sent as soon as a reply makes room, its latency still
+// counted from its intended time; when the thing is down, or the backlog is
+// full, the slot is skipped.
 func (w *worker) send(i, cycle int64, t *thing, due int64) {
 	now := w.clock()
 	lag := now - due
@@ -129,18 +131,53 @@ func (w *worker) send(i, cycle int64, t *thing, due int64) {
 		w.rec.Add(w.ids.late, 1)
 	}
 	ps := &w.cfg.Phases[w.r.sched.PhaseOf(i)]
-	op := pickOp(&ps.Mix, i)
-	si := int(cycle % int64(len(t.shadows)))
+	p := pending{intended: due, op: pickOp(&ps.Mix, i), shadow: uint8(cycle % int64(len(t.shadows))), write: ps.Write}
 	if !t.up {
 		w.rec.Add(w.ids.skipped, 1)
 		return
 	}
+	if t.held.len() > 0 {
+		w.hold(t, p)
+		return
+	}
 	slot := t.inflight.acquire()
 	if slot < 0 {
+		w.hold(t, p)
+		return
+	}
+	w.publish(t, slot, p.op, int(p.shadow), p.write, due, nil)
+}
+
+// hold queues a slot behind the in-flight cap, or skips it when the backlog
+// is full.
+func (w *worker) hold(t *thing, p pending) {
+	if !t.held.push(p) {
 		w.rec.Add(w.ids.skipped, 1)
 		return
 	}
-	w.publish(t, slot, op, si, ps.Write, due, nil)
+	w.rec.Add(w.ids.deferred, 1)
+}
+
+// release frees an in-flight slot and sends held-back slots in the room.
+func (w *worker) release(t *thing, slot int) {
+	t.inflight.release(slot)
+	w.pump(t)
+}
+
+// pump sends held-back slots, oldest first, while the thing has room in
+// flight; held slots older than the timeout are skipped, as no reply could
+// come in time.
+func (w *worker) pump(t *thing) {
+	now := w.clock()
+	for t.up && t.held.len() > 0 && t.inflight.used < len(t.inflight.slots) {
+		p, _ := t.held.pop()
+		if now-p.intended > int64(w.cfg.Timeout) {
+			w.rec.Add(w.ids.skipped, 1)
+			continue
+		}
+		s := t.inflight.acquire()
+		w.publish(t, s, p.op, int(p.shadow), p.write, p.intended, nil)
+	}
 }
 
 // publish builds and sends one request in the given in-flight slot.
@@ -238,6 +275,10 @@ func (w *worker) handle(ev event) {
 		}
 		t.up, t.client = false, nil
 		w.r.up.Add(-1)
+		for t.held.len() > 0 {
+			t.held.pop()
+			w.rec.Add(w.ids.skipped, 1)
+		}
 		w.rec.Add(w.ids.reconnects, 1)
 		go w.r.redial(t, w, ev.conn+1)
 	case evReply:
@@ -281,7 +322,7 @@ func (w *worker) reply(t *thing, ev event) {
 		w.rec.Record(w.ids.rejectedCode[op][rejectIndex(int(ev.code))], corrected)
 		ss.events[evtRejected+int(op)]++
 	}
-	t.inflight.release(ev.slot)
+	w.release(t, ev.slot)
 }
 
 // checkVersion holds the shadow service to its promise: updates applied in
@@ -335,6 +376,9 @@ func (w *worker) delta(t *thing, ev event) {
 func (w *worker) expire(now int64) {
 	limit := int64(w.cfg.Timeout)
 	for _, t := range w.things {
+		if t.held.len() > 0 {
+			w.pump(t)
+		}
 		if t.inflight.used == 0 {
 			continue
 		}
@@ -342,7 +386,7 @@ func (w *worker) expire(now int64) {
 			req := &t.inflight.slots[s]
 			if req.busy && now-req.sent > limit {
 				w.rec.Add(w.ids.timeout[req.op], 1)
-				t.inflight.release(s)
+				w.release(t, s)
 			}
 		}
 	}

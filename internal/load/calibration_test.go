@@ -1,0 +1,74 @@
+package load
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shadowload/shadowload/emulator"
+)
+
+// The emulator's calibration knobs inject known latency; the harness must
+// report what was injected, and must not hide a stall.
+
+func TestRunReportsInjectedLatency(t *testing.T) {
+	cfg := testFleet(t, 10, 0, func(c *emulator.Config) {
+		c.Limits = emulator.LimitsNone
+		c.Latency = "fixed:20ms"
+	})
+	cfg.Phases = []PhaseSpec{constant(3*time.Second, 100)}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := res.Report.Latencies["update.accepted"]
+	if acc.Count < 250 {
+		t.Fatalf("only %d updates accepted", acc.Count)
+	}
+	ms := func(ns float64) float64 { return ns / 1e6 }
+	t.Logf("update.accepted p50 %.2fms p99 %.2fms p99.9 %.2fms max %.2fms", ms(acc.P50), ms(acc.P99), ms(acc.P999), ms(acc.Max))
+	if p50 := ms(acc.P50); p50 < 20 || p50 > 25 {
+		t.Errorf("p50 = %.2fms with 20ms injected, want 20–25ms", p50)
+	}
+	if p999 := ms(acc.P999); p999 >= 30 {
+		t.Errorf("p99.9 = %.2fms with 20ms injected at low load, want below 30ms", p999)
+	}
+	if min := ms(acc.Min); min < 20 {
+		t.Errorf("min = %.2fms: a reply came before the injected 20ms", min)
+	}
+}
+
+func TestRunStallShowsInCorrectedLatencyOnly(t *testing.T) {
+	cfg := testFleet(t, 10, 0, func(c *emulator.Config) {
+		c.Limits = emulator.LimitsNone
+		c.Stall = "3s:1s"
+	})
+	// Six seconds hold at least one of the stalls, which begin 3s after the
+	// emulator starts. 80 requests/s per thing: a 1s stall holds 10 in flight per thing and
+	// holds back the rest, which leave when replies make room. Only the ten
+	// sent before the stall wait on the wire; the held-back ones wait in the
+	// generator, which the corrected figure counts and the uncorrected not.
+	cfg.Phases = []PhaseSpec{constant(6*time.Second, 800)}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Report
+	corr, unc := rep.Latencies["update.accepted"], rep.Latencies["update.accepted.uncorrected"]
+	ms := func(ns float64) float64 { return ns / 1e6 }
+	t.Logf("corrected p50 %.1fms p90 %.1fms max %.1fms; uncorrected p50 %.1fms p90 %.1fms max %.1fms; deferred %d skipped %d",
+		ms(corr.P50), ms(corr.P90), ms(corr.Max), ms(unc.P50), ms(unc.P90), ms(unc.Max),
+		rep.Counters["schedule.deferred"], rep.Counters["schedule.skipped"])
+	if rep.Counters["schedule.deferred"] == 0 {
+		t.Fatal("no slot was held back behind the in-flight cap during the stall")
+	}
+	if ms(corr.P90) < 200 {
+		t.Errorf("corrected p90 = %.1fms: the stall does not show", ms(corr.P90))
+	}
+	if unc.P90*4 > corr.P90 {
+		t.Errorf("uncorrected p90 %.1fms is not well below corrected p90 %.1fms", ms(unc.P90), ms(corr.P90))
+	}
+	if corr.Max < 800e6 {
+		t.Errorf("corrected max = %.1fms, want about the 1s stall", ms(corr.Max))
+	}
+}
