@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/paho"
+
 	"github.com/shadowload/shadowload/internal/mqttc"
 )
 
@@ -124,7 +126,7 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	b.ReportMetric(goroutines/float64(b.N), "goroutines/conn")
 }
 
-func waitConnected(b *testing.B, e *Emulator, n int64) {
+func waitConnected(b testing.TB, e *Emulator, n int64) {
 	b.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for atomic.LoadInt64(&e.srv.Info.ClientsConnected) != n {
@@ -176,4 +178,50 @@ func BenchmarkConnect(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "conns/s")
+}
+
+// BenchmarkShadowUpdateRoundTrip measures shadow update → update/accepted
+// round trips through the broker and the shadow service, one thing and
+// connection per parallel worker, each with one update in flight, QoS 1, with LimitsNone so the 20 req/s
+// per-shadow limit does not throttle. Clients run in the same process.
+func BenchmarkShadowUpdateRoundTrip(b *testing.B) {
+	e := startEmulator(b, func(c *Config) { c.Limits = LimitsNone })
+	const things = 16
+	ids := make([]identity, things)
+	for i := range ids {
+		ids[i] = provision(b, e, "bench-"+strconv.Itoa(i), "thing", perThingPolicy)
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		id := ids[int(next.Add(1)-1)%things]
+		c, err := tryDial5(e, id, id.thing)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.Close()
+		p := "$aws/things/" + id.thing + "/shadow/update"
+		if _, err := c.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: p + "/accepted", QoS: 1}}}); err != nil {
+			b.Error(err)
+			return
+		}
+		n := 0
+		for pb.Next() {
+			n++
+			payload := []byte(`{"state":{"reported":{"n":` + strconv.Itoa(n) + `}},"clientToken":"t` + strconv.Itoa(n) + `"}`)
+			if _, err := c.Publish(context.Background(), &paho.Publish{Topic: p, QoS: 1, Payload: payload}); err != nil {
+				b.Error(err)
+				return
+			}
+			select {
+			case <-c.msgs:
+			case <-time.After(10 * time.Second):
+				b.Error("no update/accepted")
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "updates/s")
 }

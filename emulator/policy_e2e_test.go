@@ -1,9 +1,11 @@
 package emulator
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/shadowload/shadowload/internal/mqttc"
@@ -167,4 +169,32 @@ func TestDisconnectOnDeniedPublishSetting(t *testing.T) {
 		t.Fatalf("PUBACK %s, want 0x87", mqttc.ReasonString(got))
 	}
 	c.expectClosed(t)
+}
+
+func TestLastWillNeedsPublishPermission(t *testing.T) {
+	e := startEmulator(t, nil)
+	a := provision(t, e, "thing-a", "thing", perThingPolicy)
+	obs := provision(t, e, "observer-00", "observer", observerPolicy)
+	o := dial5(t, e, obs, "observer-00")
+	o.subscribe(t, "$aws/things/+/shadow/will")
+	for _, tt := range []struct {
+		topic     string
+		delivered bool
+	}{
+		{"$aws/things/thing-b/shadow/will", false},
+		{"$aws/things/thing-a/shadow/will", true},
+	} {
+		opts := dialOptions(e, a, "thing-a")
+		opts.Will = &paho.WillMessage{Topic: tt.topic, QoS: 1, Payload: []byte("gone")}
+		c, err := mqttc.Dial(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.TerminateConnectionForTest()
+		waitConnected(t, e, 1)
+		if tt.delivered {
+			o.expectMessage(t, tt.topic)
+		}
+	}
+	o.expectNoMessage(t, "$aws/things/thing-b/shadow/will")
 }

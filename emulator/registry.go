@@ -15,8 +15,11 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/internal/policy"
 )
+
+var _ fleet.Registrar = (*Registry)(nil)
 
 // RegistryFileName is the registry log's name inside the data directory.
 const RegistryFileName = "registry.log"

@@ -43,6 +43,9 @@ type Options struct {
 	// Timeout bounds the TCP dial, TLS handshake and CONNACK wait and is the
 	// client's packet timeout; default DefaultTimeout.
 	Timeout time.Duration
+	// Will is the Last Will the server publishes if the connection ends
+	// without DISCONNECT; nil means none.
+	Will *paho.WillMessage
 	// OnPublish is called for every PUBLISH received, on one goroutine per
 	// client: keep it short.
 	OnPublish func(*paho.Publish)
@@ -140,10 +143,11 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	pc := paho.NewClient(cfg)
 
 	cp := &paho.Connect{
-		ClientID:   opts.ClientID,
-		KeepAlive:  uint16(min(keepAlive/time.Second, 65535)),
-		CleanStart: opts.CleanStart,
-		Properties: &paho.ConnectProperties{ReceiveMaximum: &receiveMax},
+		ClientID:    opts.ClientID,
+		KeepAlive:   uint16(min(keepAlive/time.Second, 65535)),
+		CleanStart:  opts.CleanStart,
+		Properties:  &paho.ConnectProperties{ReceiveMaximum: &receiveMax},
+		WillMessage: opts.Will,
 	}
 	if opts.SessionExpiry > 0 {
 		secs := uint32(min(opts.SessionExpiry/time.Second, 1<<32-1))
