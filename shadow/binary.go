@@ -98,6 +98,7 @@ func (d *decoder) varint() (int64, error) {
 	return v, nil
 }
 
+// bytes returns a length-prefixed field; it aliases the input.
 func (d *decoder) bytes() ([]byte, error) {
 	l, n := binary.Uvarint(d.b[d.i:])
 	if n <= 0 || l > uint64(len(d.b)-d.i-n) {
@@ -144,7 +145,7 @@ func (d *decoder) node(n *node, depth int) error {
 		if t == tArray && arrayHoldsNull(raw) {
 			return d.fail("array holds null")
 		}
-		*n = node{typ: t, raw: cloneBytes(raw), ts: ts}
+		*n = node{typ: t, raw: raw, ts: ts} // storedMember copies raw
 		return nil
 	}
 	count, k := binary.Uvarint(d.b[d.i:])

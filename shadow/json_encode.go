@@ -124,28 +124,28 @@ func appendValue(b []byte, n *node) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = n.kids[i].appendKey(b)
-		b = appendValue(b, &n.kids[i].val)
+		b = n.kids[i].appendMember(b)
 	}
 	return append(b, '}')
 }
 
-// tsText remembers the decimal text of the last timestamp written: most
+// tsText remembers the text of the last timestamp object written: most
 // leaves of a document share a few timestamps.
 type tsText struct {
-	ts     int64
-	n      int
-	digits [20]byte
+	ts   int64
+	n    int
+	text [40]byte // {"timestamp":ts}
 }
 
 // appendTimestamp appends {"timestamp":ts}.
 func (c *tsText) appendTimestamp(b []byte, ts int64) []byte {
 	if c.n == 0 || c.ts != ts {
-		c.ts, c.n = ts, len(strconv.AppendInt(c.digits[:0], ts, 10))
+		t := append(c.text[:0], `{"timestamp":`...)
+		t = strconv.AppendInt(t, ts, 10)
+		t = append(t, '}')
+		c.ts, c.n = ts, len(t)
 	}
-	b = append(b, `{"timestamp":`...)
-	b = append(b, c.digits[:c.n]...)
-	return append(b, '}')
+	return append(b, c.text[:c.n]...)
 }
 
 // appendMeta appends the metadata mirroring n: an object per object and a

@@ -15,7 +15,11 @@ func equalValue(a, b *node) bool {
 	case tNumber:
 		return bytes.Equal(a.raw, b.raw) || equalNumber(a.raw, b.raw)
 	case tString:
-		return bytes.Equal(a.raw, b.raw) || equalString(a.raw, b.raw)
+		if bytes.Equal(a.raw, b.raw) {
+			return true
+		}
+		// Without escapes, different bytes are different text.
+		return (bytes.IndexByte(a.raw, '\\') >= 0 || bytes.IndexByte(b.raw, '\\') >= 0) && equalString(a.raw, b.raw)
 	case tArray:
 		if bytes.Equal(a.raw, b.raw) {
 			return true

@@ -28,32 +28,74 @@ type node struct {
 }
 
 // member is one object member (key decoded) or one array element (key
-// nil). Stored members also keep their key encoded with its colon, ready to
-// append.
+// nil). A stored member also keeps its encoding ready to append: enc is
+// "key": (klen bytes) followed, for a leaf, by the leaf's text, which
+// val.raw shares.
 type member struct {
 	key  []byte
-	qkey []byte
+	enc  []byte
+	klen int
 	val  node
 }
 
-// storedMember makes a stored member named key (copied) with value v.
+// storedMember makes a stored member named key with value v: a stored
+// object, or a leaf whose text is copied.
 func storedMember(key []byte, v node) member {
-	q := appendQuoted(make([]byte, 0, quotedLen(key)+1), key)
-	q = append(q, ':')
-	k := q[1 : 1+len(key) : 1+len(key)]
-	if len(q) != len(key)+3 {
-		k = cloneBytes(key)
+	klen := quotedLen(key) + 1
+	size := klen
+	if v.isLeaf() {
+		size += leafLen(&v)
 	}
-	return member{key: k, qkey: q, val: v}
+	m := member{enc: make([]byte, 0, size), klen: klen}
+	m.enc = append(appendQuoted(m.enc, key), ':')
+	m.key = m.enc[1 : 1+len(key) : 1+len(key)]
+	if klen != len(key)+3 {
+		m.key = cloneBytes(key) // the encoding holds escapes
+	}
+	if v.isLeaf() {
+		m.setLeaf(&v, v.ts)
+	} else {
+		m.val = v
+	}
+	return m
+}
+
+// setLeaf stores a copy of the leaf src (request or stored) as the value of
+// the stored member m, reusing its buffer when there is room.
+func (m *member) setLeaf(src *node, ts int64) {
+	size := m.klen + leafLen(src)
+	if cap(m.enc) < size {
+		enc := append(make([]byte, 0, size), m.enc[:m.klen]...)
+		if m.klen == len(m.key)+3 {
+			m.key = enc[1 : 1+len(m.key) : 1+len(m.key)]
+		}
+		m.enc = enc
+	}
+	m.enc = appendLeaf(m.enc[:m.klen], src)
+	m.val = node{typ: src.typ, raw: m.enc[m.klen:len(m.enc):len(m.enc)], ts: ts}
+}
+
+// setObject makes the object v the value of the stored member m.
+func (m *member) setObject(v node) {
+	m.enc = m.enc[:m.klen]
+	m.val = v
 }
 
 // appendKey appends the member's key as "key":.
 func (m *member) appendKey(b []byte) []byte {
-	if m.qkey != nil {
-		return append(b, m.qkey...)
+	if m.enc != nil {
+		return append(b, m.enc[:m.klen]...)
 	}
 	b = appendQuoted(b, m.key)
 	return append(b, ':')
+}
+
+// appendMember appends "key":value.
+func (m *member) appendMember(b []byte) []byte {
+	if m.enc != nil && m.val.isLeaf() {
+		return append(b, m.enc...)
+	}
+	return appendValue(m.appendKey(b), &m.val)
 }
 
 // isLeaf reports whether n is stored as JSON text rather than members.

@@ -61,7 +61,7 @@ func mergedSize(o, u *node, oLen int) (size, count int) {
 			if i := o.find(m.key, j); i >= 0 {
 				old = &o.kids[i].val
 				oldLen = valueLen(old)
-				sum -= len(o.kids[i].qkey) + oldLen
+				sum -= o.kids[i].klen + oldLen
 				count--
 			}
 		}
@@ -121,30 +121,20 @@ func mergeObject(o, u *node, ts int64) {
 				o.remove(i)
 			case len(c.kids) == 0:
 			case i >= 0:
-				o.kids[i].val = c
+				o.kids[i].setObject(c)
 			default:
 				o.kids = append(o.kids, storedMember(m.key, c))
 			}
 		default:
 			if i >= 0 {
-				setLeaf(&o.kids[i].val, &m.val, ts)
+				o.kids[i].setLeaf(&m.val, ts)
 				continue
 			}
-			var v node
-			setLeaf(&v, &m.val, ts)
+			v := m.val
+			v.ts = ts
 			o.kids = append(o.kids, storedMember(m.key, v))
 		}
 	}
-}
-
-// setLeaf stores a copy of the request leaf src in dst, reusing dst's text
-// buffer when it is a leaf with room.
-func setLeaf(dst, src *node, ts int64) {
-	var buf []byte
-	if dst.typ != tObject && cap(dst.raw) >= leafLen(src) {
-		buf = dst.raw[:0]
-	}
-	*dst = node{typ: src.typ, raw: appendLeaf(buf, src), ts: ts}
 }
 
 func cloneBytes(b []byte) []byte {

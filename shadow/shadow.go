@@ -342,24 +342,23 @@ func (w *deltaWriter) object(d, r *node) bool {
 				rv = &r.kids[j].val
 			}
 		}
+		if rv != nil && (m.val.typ != tObject || rv.typ != tObject) && equalValue(&m.val, rv) {
+			continue
+		}
 		markV, markM := len(w.val), len(w.meta)
 		if n > 0 {
 			w.val = append(w.val, ',')
 			w.meta = append(w.meta, ',')
 		}
-		w.val = m.appendKey(w.val)
 		w.meta = m.appendKey(w.meta)
-		switch {
-		case m.val.typ == tObject && rv != nil && rv.typ == tObject:
+		if m.val.typ == tObject && rv != nil && rv.typ == tObject {
+			w.val = m.appendKey(w.val)
 			if !w.object(&m.val, rv) {
 				w.val, w.meta = w.val[:markV], w.meta[:markM]
 				continue
 			}
-		case rv != nil && equalValue(&m.val, rv):
-			w.val, w.meta = w.val[:markV], w.meta[:markM]
-			continue
-		default:
-			w.val = appendValue(w.val, &m.val)
+		} else {
+			w.val = m.appendMember(w.val)
 			w.meta = w.ts.appendMeta(w.meta, &m.val, -1)
 		}
 		n++
