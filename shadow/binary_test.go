@@ -75,3 +75,18 @@ func TestUnmarshalBinaryRejectsCorruptInput(t *testing.T) {
 		}
 	}
 }
+
+// TestTrimKeepsState checks that Trim drops only caches.
+func TestTrimKeepsState(t *testing.T) {
+	s := &Shadow{Name: "t"}
+	update(t, s, `{"state":{"desired":{"a":1},"reported":{"a":2}}}`, 1)
+	before := s.Get(nil, 2, Limits{}).Accepted
+	s.Trim()
+	if after := s.Get(nil, 2, Limits{}).Accepted; !bytes.Equal(before, after) {
+		t.Errorf("get after Trim\n got %s\nwant %s", after, before)
+	}
+	s.Trim()
+	if r := update(t, s, `{"state":{"reported":{"a":1}}}`, 3); r.Delta != nil || !strings.Contains(string(r.Documents), `"previous":{"state":{"desired":{"a":1},"reported":{"a":2}}`) {
+		t.Errorf("update after Trim: %s %s", r.Documents, r.Delta)
+	}
+}

@@ -75,7 +75,6 @@ func ParseReply(payload []byte) (Reply, error) {
 // when the object is the whole document (i is its first non-space byte).
 func eachMember(b []byte, i int, fn func(key []byte, v, end int) error) error {
 	whole := skipWS(b, 0) == i
-	var keyBuf [64]byte
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		i++
@@ -90,7 +89,7 @@ func eachMember(b []byte, i int, fn func(key []byte, v, end int) error) error {
 			}
 			key := b[i+1 : end-1]
 			if escaped {
-				key = appendUnescaped(keyBuf[:0], key)
+				key = appendUnescaped(nil, key)
 			}
 			i = skipWS(b, end)
 			if i >= len(b) || b[i] != ':' {

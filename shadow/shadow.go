@@ -3,8 +3,13 @@ package shadow
 import "strconv"
 
 // Shadow is one device shadow's state. The zero value is a shadow that never
-// existed. A Shadow is not safe for concurrent use.
+// existed. A Shadow is not safe for concurrent use and must not be copied
+// after first use (its buffers would be shared); snapshot it with
+// MarshalBinary instead. Besides the state it keeps the encoded documents
+// and parse scratch space for speed; Trim releases them.
 type Shadow struct {
+	_ noCopy
+
 	// Name is the thing name for a classic shadow and the shadow name for a
 	// named one: it is what the 404 message quotes.
 	Name string
@@ -43,6 +48,21 @@ type Result struct {
 	Delta       []byte // update only: update/delta, nil when the delta is empty
 	Version     int64  // version after the request (0 when rejected)
 	ClientToken string // the request's token, "" when none
+}
+
+// noCopy makes go vet's copylocks check report copies of a Shadow.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
+
+// Trim releases the scratch buffers and cached encodings, keeping the
+// state; the next request rebuilds what it needs. An emulator holding a
+// large fleet can trim shadows that go idle.
+func (s *Shadow) Trim() {
+	s.p = parser{}
+	s.root, s.tok, s.outHint = node{}, nil, 0
+	s.encState, s.encMeta, s.encDelta, s.encDeltaMeta, s.encOK = nil, nil, nil, nil, false
 }
 
 // Exists reports whether the shadow exists: created and not deleted since.
