@@ -1,6 +1,10 @@
 package shadow
 
-import "bytes"
+import (
+	"bytes"
+	"math/big"
+	"strings"
+)
 
 // equalValue reports whether two values are equal as JSON values: objects
 // regardless of member order, arrays element by element, numbers by exact
@@ -90,6 +94,7 @@ type decimal struct {
 	neg        bool
 	intp, frac []byte
 	exp        int64
+	expText    []byte // the exponent as written, sign included
 }
 
 func (d *decimal) digits() int { return len(d.intp) + len(d.frac) }
@@ -138,14 +143,14 @@ func splitNumber(raw []byte) decimal {
 	}
 	if i < len(raw) {
 		i++
+		d.expText = raw[i:]
 		neg := false
 		if raw[i] == '+' || raw[i] == '-' {
 			neg = raw[i] == '-'
 			i++
 		}
-		const limit = 1 << 40
 		for ; i < len(raw); i++ {
-			if d.exp < limit {
+			if d.exp < hugeExponent {
 				d.exp = d.exp*10 + int64(raw[i]-'0')
 			}
 		}
@@ -154,6 +159,28 @@ func splitNumber(raw []byte) decimal {
 		}
 	}
 	return d
+}
+
+// hugeExponent is where exponents leave int64 arithmetic for math/big.
+const hugeExponent = 1 << 50
+
+// equalScaleBig reports whether expA+offA == expB+offB for exponent texts
+// too large for int64 arithmetic.
+func equalScaleBig(expA []byte, offA int64, expB []byte, offB int64) bool {
+	if len(expA) == 0 {
+		expA = []byte("0")
+	}
+	if len(expB) == 0 {
+		expB = []byte("0")
+	}
+	a, okA := new(big.Int).SetString(strings.TrimPrefix(string(expA), "+"), 10)
+	b, okB := new(big.Int).SetString(strings.TrimPrefix(string(expB), "+"), 10)
+	if !okA || !okB {
+		return false
+	}
+	a.Add(a, big.NewInt(offA))
+	b.Add(b, big.NewInt(offB))
+	return a.Cmp(b) == 0
 }
 
 // equalNumber compares two valid JSON numbers by exact decimal value.
@@ -173,9 +200,12 @@ func equalNumber(a, b []byte) bool {
 	}
 	// The value is 0.d1d2…dn × 10^(position of the first significant digit
 	// relative to the decimal point), so compare that scale and the digits.
-	scaleA := da.exp + int64(len(da.intp)-fa)
-	scaleB := db.exp + int64(len(db.intp)-fb)
-	if scaleA != scaleB {
+	offA, offB := int64(len(da.intp)-fa), int64(len(db.intp)-fb)
+	if da.exp >= hugeExponent || -da.exp >= hugeExponent || db.exp >= hugeExponent || -db.exp >= hugeExponent {
+		if !equalScaleBig(da.expText, offA, db.expText, offB) {
+			return false
+		}
+	} else if da.exp+offA != db.exp+offB {
 		return false
 	}
 	for k := 0; k < la-fa; k++ {
