@@ -16,13 +16,13 @@ func TestRunReportsInjectedLatency(t *testing.T) {
 		c.Limits = emulator.LimitsNone
 		c.Latency = "fixed:20ms"
 	})
-	cfg.Phases = []PhaseSpec{constant(3*time.Second, 100)}
+	cfg.Phases = []PhaseSpec{constant(4*time.Second, 500)}
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	acc := res.Report.Latencies["update.accepted"]
-	if acc.Count < 250 {
+	if acc.Count < 1900 {
 		t.Fatalf("only %d updates accepted", acc.Count)
 	}
 	ms := func(ns float64) float64 { return ns / 1e6 }
