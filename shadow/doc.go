@@ -13,6 +13,9 @@
 //   - Nesting depth is the length of the longest key/index path below
 //     desired or reported: {"a":{"b":1}} has depth 2. Arrays count as levels.
 //   - An array holding null at any depth is rejected with 400 Invalid JSON.
+//   - A document nested more than 10000 levels deep anywhere is rejected
+//     with the nesting message (the parser stops there); MaxDepth is capped
+//     just below that.
 //   - A request that is valid JSON but not an object is 400 Invalid JSON.
 //   - Duplicate keys: the last value wins, at the position of the first.
 //   - clientToken and version set to null are invalid, as any non-string

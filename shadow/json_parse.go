@@ -5,6 +5,10 @@ import (
 	"unicode/utf8"
 )
 
+// indexThreshold is the member count above which an object being parsed
+// finds duplicate keys through a map rather than a scan.
+const indexThreshold = 32
+
 // parser builds a node tree over a JSON text. The tree aliases the input and
 // the parser's pools, so it lives only until the next parse; the pools are
 // reused from one request to the next.
@@ -109,6 +113,7 @@ func (p *parser) object() (node, bool) {
 	}
 	p.pos++
 	base := len(p.stack)
+	var index map[string]int
 	p.skipWS()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
@@ -140,17 +145,33 @@ func (p *parser) object() (node, bool) {
 		if !ok {
 			return node{}, false
 		}
+		// Duplicate keys: the last value wins at the first position. Large
+		// objects switch from a scan to a map to stay linear.
 		dup := -1
-		for i := base; i < len(p.stack); i++ {
-			if string(p.stack[i].key) == string(key) {
+		if index != nil {
+			if i, ok := index[string(key)]; ok {
 				dup = i
-				break
+			}
+		} else {
+			for i := base; i < len(p.stack); i++ {
+				if string(p.stack[i].key) == string(key) {
+					dup = i
+					break
+				}
 			}
 		}
 		if dup >= 0 {
 			p.stack[dup].val = v
 		} else {
 			p.stack = append(p.stack, member{key: key, val: v})
+			if index != nil {
+				index[string(key)] = len(p.stack) - 1
+			} else if len(p.stack)-base > indexThreshold {
+				index = make(map[string]int, 2*indexThreshold)
+				for i := base; i < len(p.stack); i++ {
+					index[string(p.stack[i].key)] = i
+				}
+			}
 		}
 		p.skipWS()
 		if p.pos >= len(p.data) {

@@ -2,6 +2,7 @@ package shadow
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -61,6 +62,27 @@ func TestStringsDecodeAndEncode(t *testing.T) {
 	}
 	if equalString([]byte(`"ab"`), []byte(`"a"`)) || equalString([]byte(`"\u0061"`), []byte(`"b"`)) {
 		t.Errorf("equalString matches different strings")
+	}
+}
+
+// TestParserDuplicateKeys checks last-wins at the first position, for
+// small objects and for ones large enough to use the map.
+func TestParserDuplicateKeys(t *testing.T) {
+	for _, n := range []int{3, indexThreshold + 10} {
+		var b []byte
+		b = append(b, '{')
+		for i := range n {
+			b = fmt.Appendf(b, `"k%d":%d,`, i, i)
+		}
+		b = append(b, `"k0":"last","k1":null}`...)
+		var p parser
+		root, ok := p.parse(b)
+		if !ok || len(root.kids) != n {
+			t.Fatalf("%d members: ok=%v, %d members parsed", n, ok, len(root.kids))
+		}
+		if got := string(root.kids[0].val.raw); got != `"last"` || root.kids[1].val.typ != tNull || string(root.kids[0].key) != "k0" {
+			t.Errorf("%d members: first %s=%s, second %s=%s", n, root.kids[0].key, got, root.kids[1].key, root.kids[1].val.raw)
+		}
 	}
 }
 
