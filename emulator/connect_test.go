@@ -284,3 +284,22 @@ func expectEOF(t *testing.T, conn net.Conn) {
 		return
 	}
 }
+
+func TestServerCertificateCoversExtraHosts(t *testing.T) {
+	e := startEmulator(t, func(c *Config) { c.Hosts = []string{"iot.emulator.test"} })
+	id := provision(t, e, "thing-1", "thing", perThingPolicy)
+	for _, name := range []string{"localhost", "127.0.0.1", "iot.emulator.test"} {
+		opts := dialOptions(e, id, "thing-1")
+		opts.ServerName = name
+		c, err := mqttc.Dial(context.Background(), opts)
+		if err != nil {
+			t.Fatalf("server name %s: %v", name, err)
+		}
+		_ = c.Close()
+	}
+	opts := dialOptions(e, id, "thing-1")
+	opts.ServerName = "elsewhere.test"
+	if _, err := mqttc.Dial(context.Background(), opts); !errors.Is(err, mqttc.ErrTLS) {
+		t.Fatalf("name outside the certificate: %v, want a TLS error", err)
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	pahov3 "github.com/eclipse/paho.mqtt.golang"
 )
 
 // shadowDoc is the part of a shadow response the tests look at.
@@ -149,5 +152,31 @@ func TestShadowsSurviveRestart(t *testing.T) {
 	c2.publish(t, p+"/get", nil, false)
 	if d := decodeDoc(t, c2.expectMessage(t, p+"/get/accepted").Payload); d.Version != 1 {
 		t.Fatalf("get after restart: %+v", d)
+	}
+}
+
+func TestShadowUpdateOverMQTT311(t *testing.T) {
+	e := startEmulator(t, nil)
+	a := provision(t, e, "thing-a", "thing", perThingPolicy)
+	got := make(chan []byte, 4)
+	c, err := dial3(e, a, "thing-a", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(0)
+	p := "$aws/things/thing-a/shadow/update"
+	if tok := c.Subscribe(p+"/accepted", 1, func(_ pahov3.Client, m pahov3.Message) { got <- m.Payload() }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	if tok := c.Publish(p, 1, false, `{"state":{"reported":{"v":3}},"clientToken":"v3"}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	select {
+	case b := <-got:
+		if d := decodeDoc(t, b); d.Version != 1 || d.ClientToken != "v3" {
+			t.Fatalf("update/accepted: %+v", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no update/accepted")
 	}
 }
