@@ -56,6 +56,8 @@ type runner struct {
 
 	connected atomic.Int64 // things connected by the initial ramp
 	up        atomic.Int64 // things connected now
+
+	everConnected atomic.Bool // some connection has succeeded
 }
 
 // Run connects the observers and the fleet, drives the schedule and returns
@@ -236,16 +238,25 @@ func (r *runner) connectFleet(ctx context.Context) {
 
 // connectWithRetry connects t, retrying with exponential backoff until it
 // succeeds or the deadline passes.
+//
+// While no thing at all has connected, a thing gives up after
+// firstAttempts tries, so an unreachable or refusing target ends the run in
+// about a second instead of the whole connect window.
 func (r *runner) connectWithRetry(ctx context.Context, t *thing, w *worker, gen uint32, deadline time.Time) bool {
+	const firstAttempts = 3
 	backoff := 100 * time.Millisecond
-	for {
+	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
 		err := t.connect(cctx, w, gen)
 		cancel()
 		if err == nil {
+			r.everConnected.Store(true)
 			return true
 		}
 		if ctx.Err() != nil || time.Now().Add(backoff).After(deadline) {
+			return false
+		}
+		if attempt >= firstAttempts && !r.everConnected.Load() {
 			return false
 		}
 		if !sleepUntil(ctx, time.Now().Add(backoff)) {

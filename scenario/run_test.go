@@ -1,0 +1,156 @@
+package scenario
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shadowload/shadowload/emulator"
+	"github.com/shadowload/shadowload/fleet"
+)
+
+// TestShippedScenariosRunAtSmallScale runs every shipped embedded scenario
+// through the real runner, scaled down, and checks its books balance.
+func TestShippedScenariosRunAtSmallScale(t *testing.T) {
+	files, err := filepath.Glob("../scenarios/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		if name == "aws-example" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			s, err := Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Apply(Overrides{Things: min(s.Fleet.Things, 10), Duration: 2 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := Run(context.Background(), s, RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := rep.Counters["things.connected"]; n != int64(s.Fleet.Things) {
+				t.Errorf("%d of %d things connected", n, s.Fleet.Things)
+			}
+			var sent int64
+			for _, op := range []string{"update", "get", "delete"} {
+				n := rep.Counters[op+".sent"]
+				ended := rep.Latencies[op+".accepted"].Count + rep.Latencies[op+".rejected"].Count + rep.Counters[op+".timeout"]
+				if n != ended {
+					t.Errorf("%s: %d sent, %d ended", op, n, ended)
+				}
+				sent += n
+			}
+			if sent == 0 {
+				t.Fatal("nothing sent")
+			}
+			if got := sent - rep.Counters["delta.responses"] + rep.Counters["schedule.skipped"]; got != rep.Counters["schedule.slots"] {
+				t.Errorf("scheduled sends %d + skipped %d != slots %d", sent-rep.Counters["delta.responses"], rep.Counters["schedule.skipped"], rep.Counters["schedule.slots"])
+			}
+			if len(rep.Thresholds) != len(s.Thresholds) {
+				t.Errorf("%d threshold results for %d thresholds", len(rep.Thresholds), len(s.Thresholds))
+			}
+			if len(rep.Config) == 0 {
+				t.Error("the report does not record the scenario")
+			}
+			for _, o := range s.Observers {
+				exp, got := rep.Counters["fanout."+o.Name+".expected"], rep.Counters["fanout."+o.Name+".received"]
+				if exp == 0 || got != exp {
+					t.Errorf("observer %s: expected %d deliveries, received %d", o.Name, exp, got)
+				}
+			}
+			if s.Payload.Optimistic && rep.Latencies["update.rejected.409"].Count == 0 {
+				t.Error("optimistic writers got no 409 Version conflict")
+			}
+			if v := rep.Counters["violations"]; v != 0 {
+				t.Errorf("%d version-order violations", v)
+			}
+		})
+	}
+}
+
+func TestRunThresholdsDecide(t *testing.T) {
+	s, err := Parse("gate.yaml", []byte(`
+name: gate
+fleet: {things: 3}
+phases:
+  - {duration: 1s, rate: 30/s}
+thresholds:
+  update.accepted: ["p(99)<10s", "max<1us"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), s, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Passed(rep) {
+		t.Fatalf("max<1us passed: %+v", rep.Thresholds)
+	}
+	if !rep.Thresholds[0].Pass || rep.Thresholds[1].Pass {
+		t.Errorf("threshold results %+v; want the first to pass and the second to fail", rep.Thresholds)
+	}
+}
+
+func TestRunMissingBundlesAreNamed(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Parse(filepath.Join(dir, "x.yaml"), []byte(`
+name: away
+target: {endpoint: "127.0.0.1:1", bundles: bundles}
+fleet: {things: 1}
+phases:
+  - {duration: 1s, rate: 1/s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), s, RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "bundles") {
+		t.Fatalf("err = %v; want the missing bundles named", err)
+	}
+	if errors.Is(err, ErrUnreachable) {
+		t.Fatalf("missing bundles reported as unreachable: %v", err)
+	}
+}
+
+func TestRunUnreachableEndpointIsAnInvalidRun(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := fleet.LoadOrCreateCA(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := emulator.OpenRegistry(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if _, err := fleet.Provision(context.Background(), ca, reg, fleet.ProvisionOptions{Things: 2, OutDir: filepath.Join(dir, "bundles")}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse(filepath.Join(dir, "x.yaml"), []byte(`
+name: away
+target: {endpoint: "127.0.0.1:1", bundles: `+filepath.Join(dir, "bundles")+`}
+fleet: {things: 2}
+phases:
+  - {duration: 1s, rate: 1/s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = Run(context.Background(), s, RunOptions{})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("err = %v; want ErrUnreachable", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("giving up on an unreachable endpoint took %v", took)
+	}
+}
