@@ -33,7 +33,7 @@ type Shadow struct {
 	p       parser
 	root    node
 	tok     []byte
-	outHint int
+	outHint int // capacity to allocate for the next update's documents
 }
 
 // Result is the outcome of one request: the documents to publish on the
@@ -114,7 +114,7 @@ func (s *Shadow) Update(payload []byte, now int64, lim Limits) Result {
 	docEnd := len(out)
 
 	out, hasDelta := s.appendDeltaDocument(out, &req, now)
-	s.outHint = max(s.outHint, len(out))
+	s.outHint = len(out) + len(out)/32 + 16
 
 	r := Result{
 		Accepted:    out[:accEnd:accEnd],
@@ -140,8 +140,10 @@ func (s *Shadow) Get(payload []byte, now int64, lim Limits) Result {
 	if rej != nil {
 		return s.reject(rej, &req)
 	}
-	out := make([]byte, 0, s.outHint)
 	s.encode()
+	// {"state":{…,"delta":…},"metadata":{…},"version":N,"timestamp":T,"clientToken":"…"}
+	size := len(s.encState) + len(s.encDelta) + len(s.encMeta) + 96 + 2*len(req.token)
+	out := make([]byte, 0, size)
 	out = append(out, `{"state":{`...)
 	out = append(out, s.encState...)
 	mark := len(out)
@@ -157,7 +159,6 @@ func (s *Shadow) Get(payload []byte, now int64, lim Limits) Result {
 	out = append(out, `},"metadata":{`...)
 	out = append(out, s.encMeta...)
 	out = appendTail(out, s.version, now, &req)
-	s.outHint = max(s.outHint, len(out))
 	return Result{Accepted: out[:len(out):len(out)], Version: s.version, ClientToken: tokenString(&req)}
 }
 
