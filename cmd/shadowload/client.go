@@ -39,8 +39,9 @@ func addClientFlags(fs *flagSet) *clientFlags {
 	}
 }
 
-// dial loads the bundle and connects, with onPublish receiving every message.
-func (cf *clientFlags) dial(ctx context.Context, cmd string, onPublish func(*paho.Publish)) (*mqttc.Client, fleet.Bundle, error) {
+// dial loads the bundle and connects, with onPublish receiving every message
+// and onDisconnect, when set, a DISCONNECT from the server.
+func (cf *clientFlags) dial(ctx context.Context, cmd string, onPublish func(*paho.Publish), onDisconnect func(*paho.Disconnect)) (*mqttc.Client, fleet.Bundle, error) {
 	if *cf.bundle == "" {
 		return nil, fleet.Bundle{}, usagef("%s: --bundle is required: a thing's directory written by \"shadowload provision\"", cmd)
 	}
@@ -63,7 +64,7 @@ func (cf *clientFlags) dial(ctx context.Context, cmd string, onPublish func(*pah
 	c, err := mqttc.Dial(ctx, mqttc.Options{
 		Endpoint: *cf.endpoint, Certificate: b.Certificate, Roots: roots,
 		ServerName: *cf.serverName, ALPN: alpn, ClientID: id, CleanStart: true,
-		Timeout: *cf.timeout, OnPublish: onPublish,
+		Timeout: *cf.timeout, OnPublish: onPublish, OnServerDisconnect: onDisconnect,
 	})
 	return c, b, err
 }

@@ -42,7 +42,8 @@ passed: the AWS console's MQTT test client, on the command line.`,
 		defer cancel()
 	}
 	msgs := make(chan *paho.Publish, 256)
-	c, _, err := cf.dial(ctx, "sub", func(p *paho.Publish) { msgs <- p })
+	disconnected := make(chan *paho.Disconnect, 1)
+	c, _, err := cf.dial(ctx, "sub", func(p *paho.Publish) { msgs <- p }, func(d *paho.Disconnect) { disconnected <- d })
 	if err != nil {
 		return err
 	}
@@ -59,6 +60,8 @@ passed: the AWS console's MQTT test client, on the command line.`,
 			if *count > 0 && n >= *count {
 				return nil
 			}
+		case d := <-disconnected:
+			return fmt.Errorf("sub: the server closed the connection: DISCONNECT %s", mqttc.ReasonString(d.ReasonCode))
 		case <-c.Done():
 			return fmt.Errorf("sub: the connection closed")
 		case <-ctx.Done():
@@ -87,7 +90,7 @@ broker refuses it (for example 0x87 Not authorized under the thing's policy).`,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *cf.timeout)
 	defer cancel()
-	c, _, err := cf.dial(ctx, "pub", nil)
+	c, _, err := cf.dial(ctx, "pub", nil, nil)
 	if err != nil {
 		return err
 	}

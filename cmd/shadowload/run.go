@@ -64,6 +64,12 @@ generator fell behind its own schedule).`,
 	if err != nil {
 		return err
 	}
+	if fs.Changed("things") && *things < 1 {
+		return usagef("run: --things %d: want at least 1", *things)
+	}
+	if fs.Changed("duration") && *duration <= 0 {
+		return usagef("run: --duration %v: want a positive duration", *duration)
+	}
 	o := scenario.Overrides{Endpoint: *endpoint, Bundles: *bundles, Things: *things, Duration: *duration}
 	if *rate != "" {
 		r, err := scenario.ParseRate(*rate)

@@ -73,7 +73,7 @@ get and delete take an optional body such as '{"version":3}'.`,
 	ctx, cancel := context.WithTimeout(context.Background(), *cf.timeout)
 	defer cancel()
 	replies := make(chan *paho.Publish, 16)
-	c, b, err := cf.dial(ctx, "shadow", func(p *paho.Publish) { replies <- p })
+	c, b, err := cf.dial(ctx, "shadow", func(p *paho.Publish) { replies <- p }, nil)
 	if err != nil {
 		return err
 	}
