@@ -76,6 +76,7 @@ func (s *Shadow) Version() int64 { return s.version }
 // seconds) and returns the accepted, documents and delta documents, or the
 // rejection. A rejected update leaves the shadow unchanged.
 func (s *Shadow) Update(payload []byte, now int64, lim Limits) Result {
+	defer s.forgetRequest()
 	lim = lim.withDefaults()
 	req, rej := s.parseUpdate(payload, lim)
 	if rej != nil {
@@ -132,6 +133,7 @@ func (s *Shadow) Update(payload []byte, now int64, lim Limits) Result {
 // version. The accepted document holds the full state, the delta when it is
 // not empty, metadata, version, the time of the request and the token.
 func (s *Shadow) Get(payload []byte, now int64, lim Limits) Result {
+	defer s.forgetRequest()
 	lim = lim.withDefaults()
 	req, rej := s.parseBody(payload, lim)
 	if rej == nil {
@@ -166,6 +168,7 @@ func (s *Shadow) Get(payload []byte, now int64, lim Limits) Result {
 // version. The shadow's state goes; its version stays, and an update that
 // re-creates the shadow continues from it.
 func (s *Shadow) Delete(payload []byte, now int64, lim Limits) Result {
+	defer s.forgetRequest()
 	lim = lim.withDefaults()
 	req, rej := s.parseBody(payload, lim)
 	if rej == nil {
@@ -184,6 +187,15 @@ func (s *Shadow) Delete(payload []byte, now int64, lim Limits) Result {
 	out = appendToken(out, &req)
 	out = append(out, '}')
 	return Result{Accepted: out, Version: s.version, ClientToken: tokenString(&req)}
+}
+
+// forgetRequest drops the references the parse scratch holds into the
+// caller's payload, so that a Shadow never keeps a payload alive.
+func (s *Shadow) forgetRequest() {
+	s.root = node{}
+	s.p.data = nil
+	clear(s.p.pool)
+	s.p.pool = s.p.pool[:0]
 }
 
 // checkExisting rejects a get or delete of a missing shadow (404) or at the
