@@ -12,7 +12,7 @@ const (
 const maxParseDepth = 10000
 
 // Limits are the shadow service limits; a zero (or negative) field means the
-// AWS default.
+// AWS default. MaxDepth is capped at 9990, below the parser's own bound.
 type Limits struct {
 	MaxStateBytes       int // desired+reported as stored, without metadata; default 8192
 	MaxDepth            int // nesting depth of desired/reported; default 6 (message names the configured value)
