@@ -1,51 +1,26 @@
 package emulator
 
-import "strings"
+import (
+	"strings"
 
-// topicMatches reports whether an MQTT topic filter matches a topic name,
-// following the MQTT rules ("+" one level, "#" the rest including the
-// parent level, no leading wildcard match for "$" topics).
-func topicMatches(filter, topic string) bool {
-	if topic != "" && topic[0] == '$' && filter != "" && (filter[0] == '+' || filter[0] == '#') {
-		return false
-	}
-	for {
-		fl, frest, fmore := strings.Cut(filter, "/")
-		if fl == "#" {
-			return true
-		}
-		tl, trest, tmore := strings.Cut(topic, "/")
-		if fl != "+" && fl != tl {
-			return false
-		}
-		switch {
-		case !fmore && !tmore:
-			return true
-		case !tmore:
-			// "a/#" matches "a" in MQTT.
-			return frest == "#"
-		case !fmore:
-			return false
-		}
-		filter, topic = frest, trest
-	}
-}
+	"github.com/shadowload/shadowload/internal/topic"
+)
 
 // onlyParentMatch applies AWS's rule that "a/#" does not match "a": it
-// reports whether the connection's only filters matching topic are
-// topic+"/#", in which case the broker (which follows MQTT) must not deliver.
-func (cs *connState) onlyParentMatch(topic string) bool {
+// reports whether the connection's only filter matching the topic name is
+// name+"/#", in which case the broker (which follows MQTT) must not deliver.
+func (cs *connState) onlyParentMatch(name string) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.parentFilters == 0 {
 		return false
 	}
-	parent := topic + "/#"
+	parent := name + "/#"
 	if _, ok := cs.filters[parent]; !ok {
 		return false
 	}
 	for f := range cs.filters {
-		if f != parent && topicMatches(f, topic) {
+		if f != parent && topic.Match(f, name, false) {
 			return false
 		}
 	}

@@ -3,6 +3,8 @@ package scenario
 import (
 	"fmt"
 	"strings"
+
+	"github.com/shadowload/shadowload/internal/topic"
 )
 
 // Topic filter limits of AWS IoT Core.
@@ -90,34 +92,6 @@ func checkFilter(f string) error {
 	return nil
 }
 
-// matchFilter reports whether the topic filter matches the topic under MQTT
-// rules: + is one level, # the rest (including the parent level), and a filter
-// starting with a wildcard does not match a topic starting with $.
-func matchFilter(filter, topic string) bool {
-	if strings.HasPrefix(topic, "$") && (strings.HasPrefix(filter, "+") || strings.HasPrefix(filter, "#")) {
-		return false
-	}
-	for {
-		fl, frest, fmore := strings.Cut(filter, "/")
-		if fl == "#" {
-			return true
-		}
-		tl, trest, tmore := strings.Cut(topic, "/")
-		if fl != "+" && fl != tl {
-			return false
-		}
-		switch {
-		case !fmore && !tmore:
-			return true
-		case !tmore:
-			return frest == "#"
-		case !fmore:
-			return false
-		}
-		filter, topic = frest, trest
-	}
-}
-
 // matchingThings counts the things of the fleet whose shadow topic with the
 // given shadow and suffix the filter matches.
 func (f Fleet) matchingThings(filter, shadow, suffix string) int {
@@ -129,12 +103,12 @@ func (f Fleet) matchingThings(filter, shadow, suffix string) int {
 		}
 	}
 	if wild || len(levels) < 3 {
-		if matchFilter(filter, ShadowTopic(f.ThingName(0), shadow, suffix)) {
+		if topic.Match(filter, ShadowTopic(f.ThingName(0), shadow, suffix), true) {
 			return f.Things
 		}
 		return 0
 	}
-	if _, ok := f.ThingIndex(levels[2]); ok && matchFilter(filter, ShadowTopic(levels[2], shadow, suffix)) {
+	if _, ok := f.ThingIndex(levels[2]); ok && topic.Match(filter, ShadowTopic(levels[2], shadow, suffix), true) {
 		return 1
 	}
 	return 0

@@ -5,31 +5,6 @@ import (
 	"testing"
 )
 
-func TestMatchFilterFollowsMQTTRules(t *testing.T) {
-	tests := []struct {
-		filter, topic string
-		want          bool
-	}{
-		{"$aws/things/+/shadow/update/documents", "$aws/things/t1/shadow/update/documents", true},
-		{"$aws/things/+/shadow/update/documents", "$aws/things/t1/shadow/name/c/update/documents", false},
-		{"$aws/things/+/shadow/#", "$aws/things/t1/shadow/name/c/update/delta", true},
-		{"$aws/things/t1/shadow/#", "$aws/things/t1/shadow", true},
-		{"$aws/things/t1/shadow/#", "$aws/things/t2/shadow/get", false},
-		{"#", "$aws/things/t1/shadow/get", false},
-		{"+/things/t1/shadow/get", "$aws/things/t1/shadow/get", false},
-		{"a/+", "a/b/c", false},
-		{"a/+/c", "a/b/c", true},
-		{"a/b", "a/b/c", false},
-		{"a/b/c", "a/b", false},
-		{"a/#", "a", true},
-	}
-	for _, tt := range tests {
-		if got := matchFilter(tt.filter, tt.topic); got != tt.want {
-			t.Errorf("matchFilter(%q, %q) = %v; want %v", tt.filter, tt.topic, got, tt.want)
-		}
-	}
-}
-
 func TestCheckFilterRejectsMalformedFilters(t *testing.T) {
 	for _, f := range []string{"", "a/#/b", "a/b#", "a/+b", "a/b/c/d/e/f/g/h/i", string(make([]byte, 257))} {
 		if checkFilter(f) == nil {

@@ -22,7 +22,7 @@ type ids struct {
 	deferred                     metrics.ID
 	delta                        metrics.ID
 	deltaExpected, deltaReceived metrics.ID
-	deltaResponses               metrics.ID
+	deltaResponses, deltaSkipped metrics.ID
 	reconnects                   metrics.ID
 	connectFailed                map[string]metrics.ID
 	bytesOut, bytesIn            metrics.ID
@@ -62,6 +62,7 @@ func declare(set *metrics.Set, groups []ObserverGroup) *ids {
 	m.deltaExpected = set.Counter("delta.expected")
 	m.deltaReceived = set.Counter("delta.received", metrics.Base("delta.expected"))
 	m.deltaResponses = set.Counter("delta.responses")
+	m.deltaSkipped = set.Counter("delta.skipped")
 	m.reconnects = set.Counter("reconnects")
 	for _, r := range connectReasons {
 		m.connectFailed[r] = set.Counter("connect.failed." + r)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/shadowload/shadowload/internal/topic"
 	"github.com/shadowload/shadowload/metrics"
 )
 
@@ -99,13 +100,13 @@ func (r *runner) expectedFanout() []int64 {
 			kindTopic[evtDocuments] = prefix + "/update/documents"
 			kindTopic[evtDelta] = prefix + "/update/delta"
 			for g, grp := range r.cfg.Observers {
-				for k, topic := range kindTopic {
+				for k, name := range kindTopic {
 					n := t.shadows[si].events[k]
 					if n == 0 {
 						continue
 					}
 					for _, f := range grp.Filters {
-						if matchFilter(f, topic, r.cfg.HashMatchesDollar) {
+						if topic.Match(f, name, r.cfg.HashMatchesDollar) {
 							out[g] += n * int64(len(grp.Bundles))
 							break
 						}

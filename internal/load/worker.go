@@ -365,7 +365,7 @@ func (w *worker) delta(t *thing, ev event) {
 	}
 	slot := t.inflight.acquire()
 	if slot < 0 {
-		w.rec.Add(w.ids.skipped, 1)
+		w.rec.Add(w.ids.deltaSkipped, 1)
 		return
 	}
 	w.rec.Add(w.ids.deltaResponses, 1)
