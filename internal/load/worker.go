@@ -22,7 +22,6 @@ type worker struct {
 	done    chan struct{} // closed when the worker stops taking events
 	rec     *metrics.Recorder
 	fields  FieldsFunc
-	buf     []byte
 	foreign atomic.Int64 // messages that were not replies to us
 	stale   int64        // replies that came after their request timed out
 }
