@@ -59,6 +59,9 @@ type Generator struct {
 	Utilization float64 `json:"utilization"`
 	// SchedulerLag is how late sends started against their intended times.
 	SchedulerLag Summary `json:"scheduler_lag"`
+	// MemoryPerThing is the live heap and goroutine stack the generator
+	// grew by per connected thing while its fleet connected, in bytes.
+	MemoryPerThing float64 `json:"memory_per_thing,omitempty"`
 }
 
 // latencyReport encodes h with its clamp counts.

@@ -69,8 +69,12 @@ func WriteSummary(w io.Writer, r *Report) error {
 		}
 	}
 	if g := r.Generator; g != nil {
-		fmt.Fprintf(&b, "\ngenerator: cpu %.1fs on %d cores (%.0f%%), scheduler lag p99 %s max %s\n",
+		fmt.Fprintf(&b, "\ngenerator: cpu %.1fs on %d cores (%.0f%%), scheduler lag p99 %s max %s",
 			g.CPUSeconds, g.Cores, g.Utilization*100, FormatLatency(g.SchedulerLag.P99), FormatLatency(g.SchedulerLag.Max))
+		if g.MemoryPerThing > 0 {
+			fmt.Fprintf(&b, ", memory %.1f KiB per thing", g.MemoryPerThing/1024)
+		}
+		b.WriteString("\n")
 	}
 	if len(r.Thresholds) > 0 {
 		b.WriteString("\nthresholds\n")

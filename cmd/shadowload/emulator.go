@@ -42,6 +42,7 @@ shadow service, so a load tester can be checked against injected numbers.`,
 	hashDollar := fs.Bool("hash-matches-dollar", true, `a network "#" subscription receives $aws topics, as the AWS console showed`)
 	denyClose := fs.Bool("disconnect-on-denied-publish", false, "MQTT 5: also close the connection after a denied PUBLISH")
 	verbose := fs.Bool("verbose", false, "log connections and refusals at info level")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -72,6 +73,12 @@ shadow service, so a load tester can be checked against injected numbers.`,
 	if err := em.Start(); err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile(*cpuprofile)
+	if err != nil {
+		em.Close()
+		return err
+	}
+	defer stopProfile()
 	fmt.Fprintf(e.stdout, "shadowload emulator serving\n  endpoint  %s\n  root CA   %s\n  data      %s\nstop with Ctrl-C\n", em.Addr(), em.RootCAPath(), *data)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -53,6 +53,7 @@ generator fell behind its own schedule).`,
 	out := fs.String("out", "", "write the full report (counters, intervals, HDR histograms) as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no progress line and no setup messages on stderr")
 	seed := fs.Int64("seed", 1, "seed of the generated payload values")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -94,7 +95,14 @@ generator fell behind its own schedule).`,
 	if !*quiet {
 		fmt.Fprintf(e.stderr, "scenario %s (%s): %d things, %s\n", s.Name, s.Source, s.Fleet.Things, phaseSummary(s))
 	}
+	stopProfile, err := startCPUProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
 	rep, err := scenario.Run(ctx, s, opts)
+	if perr := stopProfile(); perr != nil && err == nil {
+		err = perr
+	}
 	if opts.Progress != nil {
 		fmt.Fprint(e.stderr, "\r\033[K")
 	}

@@ -103,8 +103,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		wg.Wait()
 		return nil, err
 	}
+	memBefore := liveMemory()
 	r.connectFleet(runCtx)
 	connected := int(r.connected.Load())
+	var memPerThing float64
+	if connected > 0 {
+		memPerThing = float64(liveMemory()-memBefore) / float64(connected)
+	}
 	if connected == 0 {
 		cancel()
 		wg.Wait()
@@ -142,6 +147,8 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		CPUSeconds:  cpu.Seconds(),
 		Cores:       cores,
 		Utilization: cpu.Seconds() / (wall.Seconds() * float64(cores)),
+
+		MemoryPerThing: max(memPerThing, 0),
 	}
 	if lag, ok := rep.Latencies["schedule.lag"]; ok {
 		rep.Generator.SchedulerLag = lag.Summary
@@ -369,6 +376,15 @@ func (r *runner) invalid(rep *metrics.Report, connected int) []string {
 		out = append(out, fmt.Sprintf("only %d of %d things connected", connected, len(r.things)))
 	}
 	return out
+}
+
+// liveMemory is the live heap and goroutine stacks after a collection. It is
+// read twice a run, around the fleet's connect, never on the hot path.
+func liveMemory() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc + ms.StackInuse)
 }
 
 // cpuTime is the CPU time this process has used.
