@@ -156,7 +156,7 @@ func TestPlanWriteTextShowsPhasesAndWarnings(t *testing.T) {
 	}
 }
 
-func TestPhaseRateAtAndSlots(t *testing.T) {
+func TestPhaseRateAtAndRequests(t *testing.T) {
 	ramp := Phase{Duration: 10 * time.Second, From: 0, To: 20}
 	if r := ramp.RateAt(5 * time.Second); r != 10 {
 		t.Errorf("RateAt(5s) = %v; want 10/s", r)
@@ -167,32 +167,13 @@ func TestPhaseRateAtAndSlots(t *testing.T) {
 	if r := ramp.RateAt(time.Minute); r != 20 {
 		t.Errorf("RateAt(1m) = %v; want 20/s", r)
 	}
-	// The integral of t·2/s over [0, t] is t²: request 25 is due at 5 s.
-	if at, ok := ramp.Slot(25); !ok || at != 5*time.Second {
-		t.Errorf("Slot(25) = %v, %v; want 5s", at, ok)
-	}
 	if n := ramp.Requests(); n != 100 {
 		t.Errorf("Requests() = %d; want 100", n)
 	}
-	if _, ok := ramp.Slot(100); ok {
-		t.Error("Slot(100) is past the phase's 100 requests; want !ok")
+	if n := (Phase{Duration: 10 * time.Second, From: 30, To: 10}).Requests(); n != 200 {
+		t.Errorf("falling ramp Requests() = %d; want 200", n)
 	}
-	flat := Phase{Duration: 2 * time.Second, From: 4, To: 4}
-	for i, want := range []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond} {
-		if at, ok := flat.Slot(int64(i)); !ok || at != want {
-			t.Errorf("constant Slot(%d) = %v, %v; want %v", i, at, ok, want)
-		}
-	}
-	var prev time.Duration
-	down := Phase{Duration: 10 * time.Second, From: 30, To: 10}
-	for i := range down.Requests() {
-		at, ok := down.Slot(i)
-		if !ok || at < prev || at > down.Duration {
-			t.Fatalf("falling ramp Slot(%d) = %v, %v after %v; want increasing within the phase", i, at, ok, prev)
-		}
-		prev = at
-	}
-	if _, ok := (Phase{Duration: time.Second}).Slot(0); ok {
-		t.Error("an idle phase has a slot; want none")
+	if n := (Phase{Duration: time.Second}).Requests(); n != 0 {
+		t.Errorf("an idle phase has %d requests; want none", n)
 	}
 }

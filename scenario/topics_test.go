@@ -97,13 +97,3 @@ func TestSuggestOnlyCloseKeys(t *testing.T) {
 		}
 	}
 }
-
-func BenchmarkPhaseSlot(b *testing.B) {
-	p := Phase{Duration: 60e9, From: 100, To: 1000}
-	n := p.Requests()
-	var i int64
-	for b.Loop() {
-		p.Slot(i % n)
-		i++
-	}
-}
