@@ -187,9 +187,6 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 			d.errorf(find(root, "observers"), "observers", "observer %q connection %d would use client ID %q, the name of a thing", o.Name, k, o.Name+"-"+strconv.Itoa(k))
 		}
 	}
-	if n := len(s.DeviceFilters(s.Fleet.ThingName(0))); n > maxSubscriptions {
-		d.errorf(find(root, "fleet", "shadows"), "fleet.shadows", "each device would subscribe to %d topics (%d shadows); AWS allows %d subscriptions per connection", n, len(s.Fleet.Shadows), maxSubscriptions)
-	}
 }
 
 // target decodes the target section.

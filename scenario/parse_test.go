@@ -164,8 +164,6 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"observer client ID is a thing name", base + "fleet: {name: \"sim-{i}\"}\nobservers:\n  - {name: sim, count: 2, filters: [a]}\n", []string{
 			`x.yaml:7:3: observers: observer "sim" connection 0 would use client ID "sim-0", the name of a thing`}},
 		{"huge observer group", base + "observers:\n  - {count: 10001, filters: [a]}\n", []string{"x.yaml:6:13: observers[0].count: 10001: want at most 10000 connections per observer group"}},
-		{"too many subscriptions", "name: x\nphases:\n  - {duration: 1s, rate: 1/s, mix: {update: 1, get: 1, delete: 1}, respond_to_delta: true}\nfleet:\n  shadows: [classic, a, b, c, d, e, f, g]\n", []string{
-			"x.yaml:5:12: fleet.shadows: each device would subscribe to 56 topics (8 shadows); AWS allows 50 subscriptions per connection"}},
 		{"real endpoint without bundles", base + "target:\n  endpoint: example.com:8883\n", []string{"x.yaml:6:13: target.bundles: missing; a real endpoint needs the certificate bundles written by shadowload provision"}},
 		{"emulator with real endpoint", base + "target:\n  endpoint: example.com:8883\n  bundles: b\n  emulator: {limits: aws}\n", []string{`x.yaml:8:3: target.emulator: only for the embedded endpoint; endpoint is "example.com:8883"`}},
 		{"bad endpoint", base + "target:\n  endpoint: example.com\n", []string{

@@ -42,8 +42,8 @@ func TestPlanNumbersForAKnownFile(t *testing.T) {
 		t.Errorf("connect %+v; want 104 connections over 2.08s", p.Connect)
 	}
 	// Two shadows × (update, get, delete accepted and rejected + delta).
-	if p.DeviceSubscriptions != 14 {
-		t.Errorf("device subscriptions %d; want 14", p.DeviceSubscriptions)
+	if p.DeviceSubscriptions != 6 {
+		t.Errorf("device subscriptions %d; want 6", p.DeviceSubscriptions)
 	}
 	ramp, desired := p.Phases[0], p.Phases[1]
 	// ramp: 3 requests/s per thing, half updates: 1.5 accepted+documents,
@@ -144,7 +144,7 @@ func TestPlanWriteTextShowsPhasesAndWarnings(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"scenario plan (plan.yaml)",
-		"fleet    100 things, shadows classic, config, 14 subscriptions per device connection",
+		"fleet    100 things, shadows classic, config, 6 subscriptions per device connection",
 		"observer docs: connections 2, subscriptions 2 each",
 		"ramp     10s       0           100→300     3            3             3            150          0         150                 4.5                0\n",
 		"Model: the fleet connects before the first phase.",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/shadowload/shadowload/internal/load"
 	"github.com/shadowload/shadowload/internal/topic"
 )
 
@@ -27,34 +28,16 @@ func ShadowTopic(thing, shadow, suffix string) string {
 	return "$aws/things/" + thing + "/shadow/name/" + shadow + "/" + suffix
 }
 
-// DeviceFilters gives the topic filters a device subscribes to, for each of
-// its shadows: accepted and rejected for every kind of request some phase
-// sends, and update/delta when some phase responds to deltas. Updates sent in
-// answer to a delta need the update replies too.
+// DeviceFilters gives the topic filters a device of the fleet subscribes to:
+// the load engine's reply filters for the fleet's shadows.
 func (s *Scenario) DeviceFilters(thing string) []string {
-	var update, get, del, delta bool
-	for _, p := range s.Phases {
-		update = update || p.Mix.Update > 0 || p.RespondToDelta
-		get = get || p.Mix.Get > 0
-		del = del || p.Mix.Delete > 0
-		delta = delta || p.RespondToDelta
-	}
-	var out []string
-	for _, sh := range s.Fleet.Shadows {
-		if update {
-			out = append(out, ShadowTopic(thing, sh, "update/accepted"), ShadowTopic(thing, sh, "update/rejected"))
-		}
-		if get {
-			out = append(out, ShadowTopic(thing, sh, "get/accepted"), ShadowTopic(thing, sh, "get/rejected"))
-		}
-		if del {
-			out = append(out, ShadowTopic(thing, sh, "delete/accepted"), ShadowTopic(thing, sh, "delete/rejected"))
-		}
-		if delta {
-			out = append(out, ShadowTopic(thing, sh, "update/delta"))
+	shadows := make([]string, len(s.Fleet.Shadows))
+	for i, sh := range s.Fleet.Shadows {
+		if sh != ClassicShadow {
+			shadows[i] = sh
 		}
 	}
-	return out
+	return load.DeviceFilters(thing, shadows)
 }
 
 // checkShadowName reports why name is not a valid AWS shadow name.

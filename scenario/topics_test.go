@@ -27,21 +27,24 @@ func TestShadowTopicClassicAndNamed(t *testing.T) {
 	}
 }
 
-func TestDeviceFiltersCoverRequestKindsUsed(t *testing.T) {
-	s := &Scenario{Fleet: Fleet{Shadows: []string{"classic", "cfg"}}, Phases: []Phase{
-		{Mix: Mix{Get: 1}},
-		{Mix: Mix{Get: 1}, RespondToDelta: true},
-	}}
-	want := []string{
-		"$aws/things/t/shadow/update/accepted", "$aws/things/t/shadow/update/rejected",
-		"$aws/things/t/shadow/get/accepted", "$aws/things/t/shadow/get/rejected",
-		"$aws/things/t/shadow/update/delta",
-		"$aws/things/t/shadow/name/cfg/update/accepted", "$aws/things/t/shadow/name/cfg/update/rejected",
-		"$aws/things/t/shadow/name/cfg/get/accepted", "$aws/things/t/shadow/name/cfg/get/rejected",
-		"$aws/things/t/shadow/name/cfg/update/delta",
+func TestDeviceFiltersAreTheEnginesForTheFleetsShadows(t *testing.T) {
+	tests := []struct {
+		shadows []string
+		want    []string
+	}{
+		{[]string{"classic"}, []string{
+			"$aws/things/t/shadow/+/accepted", "$aws/things/t/shadow/+/rejected", "$aws/things/t/shadow/update/delta",
+		}},
+		{[]string{"classic", "cfg", "telemetry"}, []string{
+			"$aws/things/t/shadow/+/accepted", "$aws/things/t/shadow/+/rejected", "$aws/things/t/shadow/update/delta",
+			"$aws/things/t/shadow/name/+/+/accepted", "$aws/things/t/shadow/name/+/+/rejected", "$aws/things/t/shadow/name/+/update/delta",
+		}},
 	}
-	if got := s.DeviceFilters("t"); !reflect.DeepEqual(got, want) {
-		t.Errorf("filters\n%q\nwant\n%q", got, want)
+	for _, tt := range tests {
+		s := &Scenario{Fleet: Fleet{Shadows: tt.shadows}}
+		if got := s.DeviceFilters("t"); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("shadows %q: filters\n%q\nwant\n%q", tt.shadows, got, tt.want)
+		}
 	}
 }
 

@@ -158,9 +158,13 @@ func opOf(o shadow.Op) Op {
 	return OpUpdate
 }
 
-// filters are the reply topics a thing subscribes to, in one SUBSCRIBE: at
-// most 6 for classic plus named shadows, inside AWS's 8 per SUBSCRIBE.
-func filters(thingName string, shadows []string) []string {
+// DeviceFilters are the reply topics a thing subscribes to, in one
+// SUBSCRIBE, for its shadows ("" is the classic one): accepted and rejected
+// of every operation and update/delta, with a wildcard for the operation and
+// one for the shadow name, so at most 6 filters whatever the number of named
+// shadows, inside AWS's 8 per SUBSCRIBE. AWS's advice against ".../shadow/#"
+// is kept: the documents topic and the requests themselves are not received.
+func DeviceFilters(thingName string, shadows []string) []string {
 	var classic, named bool
 	for _, s := range shadows {
 		if s == "" {
@@ -191,7 +195,7 @@ func (t *thing) connect(ctx context.Context, w *worker, gen uint32) error {
 		keepAlive:  w.cfg.KeepAlive,
 		cleanStart: w.cfg.CleanStart,
 		receiveMax: uint16(2*w.cfg.InFlight + 16),
-		filters:    filters(t.bundle.Thing, t.names),
+		filters:    DeviceFilters(t.bundle.Thing, t.names),
 		subQoS:     w.cfg.QoS,
 		timeout:    w.cfg.ConnectTimeout,
 		onPublish:  t.handler(w),
