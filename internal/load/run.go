@@ -17,8 +17,8 @@ import (
 
 // Progress is the run's state once a second, for a live progress line.
 type Progress struct {
-	Phase        string
-	Elapsed      time.Duration // since the schedule started; negative while connecting
+	Phase        string        // the running phase, or "connect" before the schedule starts
+	Elapsed      time.Duration // since the schedule started, or since the run started while connecting
 	Duration     time.Duration // of the whole schedule
 	Connected    int
 	Things       int
@@ -104,6 +104,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		return nil, err
 	}
 	memBefore := liveMemory()
+	stopTicks := make(chan struct{})
+	ticksDone := make(chan struct{})
+	go r.tick(collector, stopTicks, ticksDone)
 	r.connectFleet(runCtx)
 	connected := int(r.connected.Load())
 	var memPerThing float64
@@ -113,15 +116,14 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if connected == 0 {
 		cancel()
 		wg.Wait()
+		close(stopTicks)
+		<-ticksDone
 		r.disconnectObservers()
 		return &Result{Report: collector.Final(), Things: len(r.things)}, ErrNothingConnected
 	}
 	r.schedStartNs.Store(int64(time.Since(r.start)))
 	close(started)
 
-	stopTicks := make(chan struct{})
-	ticksDone := make(chan struct{})
-	go r.tick(collector, stopTicks, ticksDone)
 	wg.Wait()
 	r.waitFanout()
 	close(stopTicks)
@@ -294,6 +296,11 @@ func (r *runner) tick(c *metrics.Collector, stop <-chan struct{}, done chan<- st
 				continue
 			}
 			elapsed := time.Since(r.start) - r.schedStart()
+			if elapsed < 0 {
+				// Still connecting: the schedule has not started.
+				r.cfg.Tick(Progress{Phase: "connect", Elapsed: time.Since(r.start), Connected: r.connectedNow(), Things: len(r.things), Interval: iv})
+				continue
+			}
 			p := Progress{
 				Elapsed:    elapsed,
 				Duration:   r.sched.Duration(),
