@@ -63,8 +63,13 @@ func (w *worker) run(ctx context.Context) {
 }
 
 // waitUntil handles events until the clock reaches due. It returns false
-// when the run is cancelled.
+// when the run is cancelled. Events already waiting are handled first even
+// when due has passed, so a worker behind its schedule still takes in the
+// replies that free its in-flight slots.
 func (w *worker) waitUntil(ctx context.Context, timer *time.Timer, due int64) bool {
+	for pending := len(w.events); pending > 0; pending-- {
+		w.handle(<-w.events)
+	}
 	for {
 		wait := due - w.clock()
 		if wait <= 0 {
