@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/shadowload/shadowload/internal/policy"
 )
@@ -25,10 +26,27 @@ type connState struct {
 	filters       map[string]struct{}
 	parentFilters int
 	// subDecisions answers the broker's per-filter ACL checks while one
-	// SUBSCRIBE is processed; subOverrides are SUBACK reason codes, by
-	// packet ID, that replace the broker's for filters refused by a limit.
-	subDecisions map[string]bool
+	// SUBSCRIBE is processed, keyed by filter; subOverrides are SUBACK
+	// reason codes, by packet ID, that replace the broker's for filters
+	// refused by a limit.
+	subDecisions map[string]subDecision
 	subOverrides map[uint16][]byte
+}
+
+// subDecision is OnSubscribe's answer for one filter. filter is the
+// emulator's own copy of the filter string, put into the SUBSCRIBE packet,
+// so that the broker's check of that filter can be told apart from a
+// delivery, made concurrently by another client, of a topic spelled the
+// same: mochi asks OnACLCheck(topic, read) for both.
+type subDecision struct {
+	filter string
+	allow  bool
+}
+
+// isFilterCheck reports whether topic is the very string d was made for
+// (not merely an equal one).
+func (d subDecision) isFilterCheck(topic string) bool {
+	return len(topic) == len(d.filter) && unsafe.StringData(topic) == unsafe.StringData(d.filter)
 }
 
 // allowed evaluates the connection's policies, reloading them when the
@@ -36,11 +54,20 @@ type connState struct {
 func (cs *connState) allowed(reg *Registry, a policy.Action, name string) bool {
 	gen := reg.Generation()
 	cs.mu.Lock()
+	set := cs.policyLocked(reg, gen)
+	cs.mu.Unlock()
+	return set != nil && set.Allowed(a, name, &cs.pctx)
+}
+
+// policyLocked returns the connection's policy set for registry generation
+// gen, or nil when the certificate is not ACTIVE. The caller holds cs.mu.
+func (cs *connState) policyLocked(reg *Registry, gen uint64) *policy.Set {
 	if cs.set == nil || cs.setGen != gen {
 		status, _, set, ok := reg.policySet(cs.certID)
 		cs.set, cs.setGen, cs.active = set, gen, ok && status == StatusActive
 	}
-	set, active := cs.set, cs.active
-	cs.mu.Unlock()
-	return active && set != nil && set.Allowed(a, name, &cs.pctx)
+	if !cs.active {
+		return nil
+	}
+	return cs.set
 }

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/internal/mqttc"
@@ -301,5 +304,67 @@ func TestServerCertificateCoversExtraHosts(t *testing.T) {
 	opts.ServerName = "elsewhere.test"
 	if _, err := mqttc.Dial(context.Background(), opts); !errors.Is(err, mqttc.ErrTLS) {
 		t.Fatalf("name outside the certificate: %v, want a TLS error", err)
+	}
+}
+
+// TestCloseDoesNotHangOnClientThatStoppedReading checks that Close returns
+// although a subscriber stopped reading, so that the broker's writes to it
+// (and the DISCONNECT Close sends it) block until its keep-alive deadline.
+func TestCloseDoesNotHangOnClientThatStoppedReading(t *testing.T) {
+	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: quietLogger()}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.closeGrace = 200 * time.Millisecond
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			_ = e.Close()
+		}
+	})
+	a := provision(t, e, "thing-a", "open", openPolicy)
+	b := provision(t, e, "thing-b", "open", openPolicy)
+	stuck := dial5(t, e, a, "thing-a") // its handler blocks once 100 messages are unread
+	t.Cleanup(func() {
+		// Let the client's handler go so that its Close can finish.
+		go func() {
+			for {
+				select {
+				case <-stuck.msgs:
+				case <-stuck.Done():
+					return
+				}
+			}
+		}()
+	})
+	if got := stuck.subscribe(t, "flood/#"); got[0] != 0x01 {
+		t.Fatalf("SUBACK %x", got)
+	}
+	pub := dial5(t, e, b, "thing-b")
+	payload := make([]byte, 100<<10)
+	// Publish until the broker drops messages for the subscriber: its queue
+	// of pending writes is full, so the write in progress is blocked.
+	for i := 0; atomic.LoadInt64(&e.srv.Info.MessagesDropped) == 0; i++ {
+		if i == 5000 {
+			t.Fatal("the subscriber's queue never filled")
+		}
+		if _, err := pub.Publish(context.Background(), &paho.Publish{Topic: "flood/x", QoS: 0, Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.Close() }()
+	select {
+	case err := <-done:
+		closed = true
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close still waiting for a client that stopped reading")
 	}
 }

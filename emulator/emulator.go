@@ -32,6 +32,9 @@ type Emulator struct {
 	cfg Config
 	ca  *fleet.CA
 	reg *Registry
+	// closeGrace bounds how long Close waits for clients to take their
+	// DISCONNECT; 0 means defaultCloseGrace. Tests shorten it.
+	closeGrace time.Duration
 
 	mu       sync.Mutex
 	srv      *mqtt.Server
@@ -129,19 +132,24 @@ func (e *Emulator) Start() error {
 		return err
 	}
 	hook.shadow = shadow
-	if err := srv.AddHook(hook, nil); err != nil {
+	// fail undoes what Start did before an error: the shadow service runs a
+	// scheduler goroutine and holds the shadows loaded from the data
+	// directory.
+	fail := func(err error) error {
 		_ = ln.Close()
-		return fmt.Errorf("emulator: add hook: %w", err)
+		return errors.Join(err, shadow.close())
 	}
-	l := &guardedListener{id: "mqtts", ln: ln, tlsConfig: tlsConfig, connectTimeout: e.cfg.ConnectTimeout, log: e.cfg.Logger}
+	if err := srv.AddHook(hook, nil); err != nil {
+		return fail(fmt.Errorf("emulator: add hook: %w", err))
+	}
+	l := &guardedListener{id: "mqtts", ln: ln, tlsConfig: tlsConfig, connectTimeout: e.cfg.ConnectTimeout,
+		closeGrace: e.closeGrace, log: e.cfg.Logger}
 	if err := srv.AddListener(l); err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("emulator: add listener: %w", err)
+		return fail(fmt.Errorf("emulator: add listener: %w", err))
 	}
 	e.reg.onStatusChange(hook.certificateStatusChanged)
 	if err := srv.Serve(); err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("emulator: serve: %w", err)
+		return fail(fmt.Errorf("emulator: serve: %w", err))
 	}
 	e.srv, e.hook, e.listener = srv, hook, l
 	e.stop, e.done = make(chan struct{}), make(chan struct{})
@@ -186,6 +194,7 @@ func (e *Emulator) Close() error {
 		close(e.stop)
 		<-e.done
 		errs = append(errs, e.srv.Close())
+		e.hook.waitDisconnects()
 		if e.hook.shadow != nil {
 			errs = append(errs, e.hook.shadow.close())
 		}

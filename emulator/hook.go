@@ -3,6 +3,7 @@ package emulator
 import (
 	"crypto/tls"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,11 @@ type awsHook struct {
 
 	conns  sync.Map // *mqtt.Client → *connState
 	byCert sync.Map // certificate ID → *certConns
+	// disconnects counts the goroutines closing connections of
+	// certificates that left ACTIVE; once stopped is set none are started.
+	disconnectsMu sync.Mutex
+	disconnects   sync.WaitGroup
+	stopped       bool
 
 	// Counters of refusals, for tests and diagnostics.
 	refusedConnects  atomic.Int64
@@ -130,6 +136,13 @@ func (h *awsHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
 	cc.mu.Lock()
 	cc.clients[cl] = struct{}{}
 	cc.mu.Unlock()
+	// A status change applied after the check above found no connection
+	// of this certificate to close; now that certificateStatusChanged can
+	// see this one, look again so that neither misses it.
+	if status, _, _, ok := h.reg.policySet(certID); !ok || status != StatusActive {
+		h.OnDisconnect(cl, nil, false)
+		return h.refuseConnect(cl, errCertNotActive, false)
+	}
 	return nil
 }
 
@@ -233,9 +246,40 @@ func (h *awsHook) certificateStatusChanged(certID string, status CertStatus) {
 	cc.mu.Unlock()
 	for _, cl := range clients {
 		h.log.Info("closing connection of certificate that left ACTIVE", "client", cl.ID, "certificate", certID, "status", status)
-		h.disconnect(cl, errCertLeftActive)
+		// Not on the caller's goroutine (the registry refresh loop, or a
+		// connecting client): mochi writes the DISCONNECT under the client's
+		// write lock, which a client that stopped reading can hold for the
+		// whole keep-alive deadline. After disconnectGrace the socket is
+		// closed without it.
+		h.disconnectsMu.Lock()
+		if h.stopped {
+			h.disconnectsMu.Unlock()
+			cl.Stop(errCertLeftActive)
+			continue
+		}
+		h.disconnects.Add(1)
+		h.disconnectsMu.Unlock()
+		go func() {
+			defer h.disconnects.Done()
+			force := time.AfterFunc(disconnectGrace, func() { cl.Stop(errCertLeftActive) })
+			h.disconnect(cl, errCertLeftActive)
+			force.Stop()
+		}()
 	}
 }
+
+// waitDisconnects waits for the connections being closed by
+// certificateStatusChanged; later status changes close sockets at once.
+func (h *awsHook) waitDisconnects() {
+	h.disconnectsMu.Lock()
+	h.stopped = true
+	h.disconnectsMu.Unlock()
+	h.disconnects.Wait()
+}
+
+// disconnectGrace is how long a client may take its DISCONNECT before the
+// emulator closes the socket without it.
+const disconnectGrace = 3 * time.Second
 
 // disconnect closes a client: with a DISCONNECT carrying code for MQTT 5,
 // without one for 3.1.1, which has no server DISCONNECT.
@@ -248,18 +292,20 @@ func (h *awsHook) disconnect(cl *mqtt.Client, code packets.Code) {
 }
 
 // OnPacketRead refuses what AWS refuses before looking at a PUBLISH: QoS 2
-// and payloads over MaxPayload close the connection.
+// and payloads over MaxPayload close the connection. It returns
+// packets.ErrRejectPacket because mochi ignores any other error from this
+// hook and would go on to deliver the packet (a QoS 0 one in full).
 func (h *awsHook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if pk.FixedHeader.Type != packets.Publish {
 		return pk, nil
 	}
 	if pk.FixedHeader.Qos > 1 {
 		h.disconnect(cl, packets.ErrQosNotSupported)
-		return pk, packets.ErrQosNotSupported
+		return pk, packets.ErrRejectPacket
 	}
 	if len(pk.Payload) > MaxPayload {
 		h.disconnect(cl, packets.ErrPacketTooLarge)
-		return pk, packets.ErrPacketTooLarge
+		return pk, packets.ErrRejectPacket
 	}
 	return pk, nil
 }
@@ -348,7 +394,7 @@ func (h *awsHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet
 		pk.Filters = nil
 		return pk
 	}
-	decisions := make(map[string]bool, len(pk.Filters))
+	decisions := make(map[string]subDecision, len(pk.Filters))
 	overrides := make([]byte, len(pk.Filters))
 	refused := false
 	cs.mu.Lock()
@@ -356,6 +402,17 @@ func (h *awsHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet
 	cs.mu.Unlock()
 	for i, sub := range pk.Filters {
 		f := sub.Filter
+		if d, dup := decisions[f]; dup {
+			// The same filter twice: one decision, one string to recognise.
+			pk.Filters[i].Filter = d.filter
+			if !d.allow {
+				overrides[i] = overrides[slices.IndexFunc(pk.Filters[:i], func(s packets.Subscription) bool { return s.Filter == f })]
+			}
+			continue
+		}
+		own := strings.Clone(f)
+		pk.Filters[i].Filter = own
+		allow := false
 		switch {
 		case len(pk.Filters) > MaxFiltersPerSub:
 			overrides[i] = packets.ErrQuotaExceeded.Code
@@ -374,11 +431,10 @@ func (h *awsHook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet
 			if !already {
 				held++
 			}
-			decisions[f] = true
-			continue
+			allow = true
 		}
-		decisions[f] = false
-		refused = true
+		decisions[f] = subDecision{filter: own, allow: allow}
+		refused = refused || !allow
 	}
 	if refused && !cs.v5 {
 		h.log.Debug("subscribe refused; closing 3.1.1 connection", "client", cl.ID)
@@ -497,18 +553,19 @@ func (h *awsHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if cs == nil {
 		return false
 	}
+	gen := h.reg.Generation()
 	cs.mu.Lock()
-	if cs.subDecisions != nil {
-		if d, ok := cs.subDecisions[topic]; ok {
-			cs.mu.Unlock()
-			return d
-		}
+	if d, ok := cs.subDecisions[topic]; ok && d.isFilterCheck(topic) {
+		cs.mu.Unlock()
+		return d.allow
 	}
+	parentOnly := cs.onlyParentMatchLocked(topic)
+	set := cs.policyLocked(h.reg, gen)
 	cs.mu.Unlock()
-	if cs.onlyParentMatch(topic) {
+	if parentOnly {
 		return false
 	}
-	if !cs.allowed(h.reg, policy.Receive, topic) {
+	if set == nil || !set.Allowed(policy.Receive, topic, &cs.pctx) {
 		h.droppedDelivery.Add(1)
 		return false
 	}

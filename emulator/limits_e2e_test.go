@@ -172,3 +172,24 @@ func TestParentFilterDoesNotReceiveParentTopic(t *testing.T) {
 	c.expectMessage(t, "sensors/t1")
 	c.expectNoMessage(t, "sensors")
 }
+
+func TestOversizeQoS0PublishIsNotDelivered(t *testing.T) {
+	e := startEmulator(t, nil)
+	a := provision(t, e, "thing-a", "open", openPolicy)
+	b := provision(t, e, "thing-b", "open", openPolicy)
+	sub := dial5(t, e, a, "thing-a")
+	if got := sub.subscribe(t, "big/#"); got[0] != 0x01 {
+		t.Fatalf("SUBACK %x", got)
+	}
+	pub := dial5(t, e, b, "thing-b")
+	_, _ = pub.Publish(context.Background(), &paho.Publish{Topic: "big/x", QoS: 0, Payload: make([]byte, MaxPayload+1)})
+	pub.expectClosed(t)
+	// The publisher's connection has ended on the broker once only the
+	// subscriber is counted; anything it delivered is queued before this.
+	waitConnected(t, e, 1)
+	if code := sub.publish(t, "big/marker", []byte("m"), false); code != 0 {
+		t.Fatalf("marker PUBACK %s", mqttc.ReasonString(code))
+	}
+	sub.expectMessage(t, "big/marker")
+	sub.expectNoMessage(t, "big/x")
+}

@@ -23,7 +23,10 @@ type guardedListener struct {
 	ln             net.Listener
 	tlsConfig      *tls.Config
 	connectTimeout time.Duration
-	log            *slog.Logger
+	// closeGrace bounds how long Close waits for clients to take their
+	// DISCONNECT before it closes their sockets; 0 means defaultCloseGrace.
+	closeGrace time.Duration
+	log        *slog.Logger
 
 	end       atomic.Bool
 	handshake atomic.Int64 // TLS handshakes that failed or timed out
@@ -112,20 +115,43 @@ func (l *guardedListener) forget(conn net.Conn) {
 	l.connsMu.Unlock()
 }
 
+// defaultCloseGrace is how long Close lets clients take their DISCONNECT.
+const defaultCloseGrace = 3 * time.Second
+
 // Close stops accepting, disconnects the clients through closeClients, closes
-// the sockets that never became clients and waits for their goroutines.
+// every socket and waits for their goroutines. mochi writes each DISCONNECT
+// under the client's write lock, which a write blocked on a client that
+// stopped reading holds until the keep-alive deadline (up to 30 minutes);
+// closing the sockets after closeGrace unblocks those writes, so Close
+// never waits longer than that for a stuck client.
 func (l *guardedListener) Close(closeClients listeners.CloseFn) {
 	l.closeOnce.Do(func() {
 		l.connsMu.Lock()
 		l.end.Store(true)
 		l.connsMu.Unlock()
 		_ = l.ln.Close()
-		closeClients(l.id)
+		disconnected := make(chan struct{})
+		go func() {
+			defer close(disconnected)
+			closeClients(l.id)
+		}()
+		grace := l.closeGrace
+		if grace <= 0 {
+			grace = defaultCloseGrace
+		}
+		timer := time.NewTimer(grace)
+		select {
+		case <-disconnected:
+		case <-timer.C:
+			l.log.Warn("clients did not take their DISCONNECT in time; closing their sockets", "grace", grace)
+		}
+		timer.Stop()
 		l.connsMu.Lock()
 		for c := range l.conns {
 			_ = c.Close()
 		}
 		l.connsMu.Unlock()
+		<-disconnected
 		l.wg.Wait()
 	})
 }

@@ -12,6 +12,11 @@ import (
 func (cs *connState) onlyParentMatch(name string) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	return cs.onlyParentMatchLocked(name)
+}
+
+// onlyParentMatchLocked is onlyParentMatch for a caller holding cs.mu.
+func (cs *connState) onlyParentMatchLocked(name string) bool {
 	if cs.parentFilters == 0 {
 		return false
 	}

@@ -2,11 +2,13 @@ package emulator
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/shadowload/shadowload/internal/mqttc"
 )
@@ -197,4 +199,31 @@ func TestLastWillNeedsPublishPermission(t *testing.T) {
 		}
 	}
 	o.expectNoMessage(t, "$aws/things/thing-b/shadow/will")
+}
+
+// TestSubscribeDecisionDoesNotAnswerDeliveries checks that, while a
+// SUBSCRIBE is being decided, a delivery of a topic spelled like one of its
+// filters (made concurrently by another client) still needs iot:Receive:
+// mochi asks the same hook for both.
+func TestSubscribeDecisionDoesNotAnswerDeliveries(t *testing.T) {
+	e := startEmulator(t, nil)
+	eve := provision(t, e, "thing-eve", "recv-own", receiveOwnOnlyPolicy)
+	dial5(t, e, eve, "thing-eve")
+	cl, ok := e.srv.Clients.Get("thing-eve")
+	if !ok {
+		t.Fatal("client not known to the broker")
+	}
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe}, PacketID: 7,
+		Filters: packets.Subscriptions{{Filter: "open/x", Qos: 1}, {Filter: "open/x", Qos: 1}}}
+	pk = e.hook.OnSubscribe(cl, pk)
+	if !e.hook.OnACLCheck(cl, pk.Filters[0].Filter, false) || !e.hook.OnACLCheck(cl, pk.Filters[1].Filter, false) {
+		t.Fatal("the SUBSCRIBE's own filter check was refused; iot:Subscribe allows it")
+	}
+	if e.hook.OnACLCheck(cl, strings.Clone("open/x"), false) {
+		t.Fatal("a delivery of open/x during the SUBSCRIBE passed without iot:Receive")
+	}
+	e.hook.OnSubscribed(cl, pk, []byte{1, 1})
+	if e.hook.OnACLCheck(cl, strings.Clone("open/x"), false) {
+		t.Fatal("a delivery of open/x passed without iot:Receive")
+	}
 }

@@ -28,13 +28,16 @@ func (r *Registry) append(rec record) error {
 	if len(line) > maxRecordSize {
 		return fmt.Errorf("emulator: registry record of %d bytes exceeds %d", len(line), maxRecordSize)
 	}
+	// tailMu guards wf, which Refresh replaces when the log file was
+	// replaced, and closed.
 	r.tailMu.Lock()
-	closed := r.closed
-	r.tailMu.Unlock()
-	if closed {
+	if r.closed {
+		r.tailMu.Unlock()
 		return errors.New("emulator: registry is closed")
 	}
-	if _, err := r.wf.Write(line); err != nil {
+	_, err = r.wf.Write(line)
+	r.tailMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("emulator: append to %s: %w", r.path, err)
 	}
 	_, err = r.Refresh()

@@ -234,3 +234,52 @@ func mustJSON(t testing.TB, v any) []byte {
 	}
 	return b
 }
+
+func TestRegistryAppendsWhileLogIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	r := openTestRegistry(t, dir)
+	if err := r.EnsurePolicy(ctx, "p", testPolicy); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, RegistryFileName)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 50 {
+			// Another process rewrites the log: a compacted copy renamed over it.
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tmp := path + ".tmp" + strconv.Itoa(i)
+			if err := os.WriteFile(tmp, data, 0o644); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := os.Rename(tmp, path); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := r.Refresh(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				if err := r.EnsurePolicy(ctx, "p"+strconv.Itoa(w)+"-"+strconv.Itoa(i), testPolicy); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
