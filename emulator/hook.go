@@ -181,19 +181,30 @@ func (h *awsHook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if cs == nil {
 		return
 	}
+	subs := cl.State.Subscriptions.GetAll()
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	for filter := range cl.State.Subscriptions.GetAll() {
-		if h.cfg.HashMatchesDollar && isDollarTwin(filter) {
+	for filter := range subs {
+		if h.cfg.HashMatchesDollar && isDollarTwin(filter, subs) {
 			continue
 		}
 		cs.addFilter(filter)
 	}
 }
 
-// isDollarTwin reports whether filter is one the emulator adds itself.
-func isDollarTwin(filter string) bool {
-	return len(filter) >= 4 && filter[:4] == "$aws"
+// isDollarTwin reports whether filter is one the emulator added itself: the
+// $aws twin of another filter the session holds. A $aws filter the client
+// subscribed to in its own right counts like any other.
+func isDollarTwin(filter string, subs map[string]packets.Subscription) bool {
+	if !strings.HasPrefix(filter, "$aws") {
+		return false
+	}
+	for f := range subs {
+		if twin, ok := dollarTwin(f); ok && twin == filter {
+			return true
+		}
+	}
+	return false
 }
 
 // OnDisconnect forgets the connection.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/shadowload/shadowload/internal/mqttc"
 )
@@ -192,4 +193,26 @@ func TestOversizeQoS0PublishIsNotDelivered(t *testing.T) {
 	}
 	sub.expectMessage(t, "big/marker")
 	sub.expectNoMessage(t, "big/x")
+}
+
+func TestResumedSessionCountsOwnDollarFilters(t *testing.T) {
+	e := startEmulator(t, func(c *Config) { c.HashMatchesDollar = true })
+	a := provision(t, e, "thing-a", "open", openPolicy)
+	dial5(t, e, a, "thing-a")
+	cl, ok := e.srv.Clients.Get("thing-a")
+	if !ok {
+		t.Fatal("client not known to the broker")
+	}
+	// A resumed session holding "#", its twin "$aws/#", and a $aws filter
+	// of the client's own.
+	for _, f := range []string{"#", "$aws/#", "$aws/things/thing-a/shadow/get/accepted"} {
+		cl.State.Subscriptions.Add(f, packets.Subscription{Filter: f, Qos: 1})
+	}
+	e.hook.OnSessionEstablished(cl, packets.Packet{})
+	cs := e.hook.state(cl)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if _, ok := cs.filters["$aws/things/thing-a/shadow/get/accepted"]; !ok || len(cs.filters) != 2 {
+		t.Fatalf("filters counted %v, want # and the client's own $aws filter", cs.filters)
+	}
 }
