@@ -10,8 +10,10 @@ import (
 // binaryFormat is the first byte of MarshalBinary's output.
 const binaryFormat = 1
 
-// maxBinaryDepth bounds the nesting UnmarshalBinary accepts.
-const maxBinaryDepth = 1000
+// maxBinaryDepth bounds the nesting UnmarshalBinary accepts: as deep as
+// the parser lets a request go, so that every shadow MarshalBinary writes,
+// whatever Limits.MaxDepth, can be read back.
+const maxBinaryDepth = maxParseDepth
 
 // MarshalBinary encodes the shadow for persistence: the exists flag, the
 // version, and desired and reported with their metadata timestamps. Name

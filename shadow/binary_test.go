@@ -90,3 +90,36 @@ func TestTrimKeepsState(t *testing.T) {
 		t.Errorf("update after Trim: %s %s", r.Documents, r.Delta)
 	}
 }
+
+// TestBinaryRoundTripDeepShadow checks that a shadow nested as deep as a
+// raised Limits.MaxDepth allows survives persistence.
+func TestBinaryRoundTripDeepShadow(t *testing.T) {
+	cases := []struct {
+		name  string
+		depth int
+	}{
+		{"default depth", DefaultMaxDepth},
+		{"deeper than 1000", 1500},
+		{"at the MaxDepth cap", maxParseDepth - 10},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := `{"state":{"desired":` + strings.Repeat(`{"a":`, c.depth) + `1` + strings.Repeat(`}`, c.depth) + `}}`
+			s := &Shadow{Name: "t"}
+			if r := s.Update([]byte(body), 1, Limits{MaxDepth: c.depth, MaxStateBytes: 1 << 20}); r.Code != 0 {
+				t.Fatalf("update: %s", r.Rejected)
+			}
+			b, err := s.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back := &Shadow{Name: "t"}
+			if err := back.UnmarshalBinary(b); err != nil {
+				t.Fatalf("unmarshal own encoding: %v", err)
+			}
+			if g1, g2 := s.Get(nil, 2, Limits{}), back.Get(nil, 2, Limits{}); !bytes.Equal(g1.Accepted, g2.Accepted) {
+				t.Errorf("get differs after round trip")
+			}
+		})
+	}
+}

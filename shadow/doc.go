@@ -19,7 +19,9 @@
 //   - A request that is valid JSON but not an object is 400 Invalid JSON.
 //   - Duplicate keys: the last value wins, at the position of the first.
 //   - clientToken and version set to null are invalid, as any non-string
-//     token and any version that is not a non-negative integer.
+//     token and any version that is not a non-negative integer. A valid
+//     token, even "", is echoed in every reply to its request, accepted
+//     or rejected.
 //   - The size checked against [Limits.MaxStateBytes] is the length of the
 //     compact stored state object {"desired":…,"reported":…}, sections
 //     present only when non-empty, without metadata.

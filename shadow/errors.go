@@ -51,11 +51,17 @@ func NotFoundMessage(name string) string {
 // {"code":409,"message":"Version conflict","clientToken":"…"}. The emulator
 // uses it for the rejections it decides itself (401, 403, 429, 500).
 func AppendErrorDocument(b []byte, code int, message, token string) []byte {
+	return appendErrorDocument(b, code, message, token, token != "")
+}
+
+// appendErrorDocument appends the error document, with clientToken when
+// hasToken.
+func appendErrorDocument[T string | []byte](b []byte, code int, message string, token T, hasToken bool) []byte {
 	b = append(b, `{"code":`...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, `,"message":`...)
 	b = appendQuoted(b, message)
-	if token != "" {
+	if hasToken {
 		b = append(b, `,"clientToken":`...)
 		b = appendQuoted(b, token)
 	}

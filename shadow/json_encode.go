@@ -33,7 +33,7 @@ func appendQuoted[T string | []byte](b []byte, s T) []byte {
 }
 
 // quotedLen is len(appendQuoted(nil, s)).
-func quotedLen(s []byte) int {
+func quotedLen[T string | []byte](s T) int {
 	n := len(s) + 2
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -149,11 +149,11 @@ func (c *tsText) appendTimestamp(b []byte, ts int64) []byte {
 }
 
 // appendMeta appends the metadata mirroring n: an object per object and a
-// timestamp object per leaf. ts < 0 takes each leaf's stored timestamp;
-// otherwise every leaf gets ts.
-func (c *tsText) appendMeta(b []byte, n *node, ts int64) []byte {
+// timestamp object per leaf. With stored each leaf gets its own stored
+// timestamp; otherwise every leaf gets ts.
+func (c *tsText) appendMeta(b []byte, n *node, ts int64, stored bool) []byte {
 	if n.isLeaf() {
-		if ts < 0 {
+		if stored {
 			return c.appendTimestamp(b, n.ts)
 		}
 		return c.appendTimestamp(b, ts)
@@ -164,7 +164,7 @@ func (c *tsText) appendMeta(b []byte, n *node, ts int64) []byte {
 			b = append(b, ',')
 		}
 		b = n.kids[i].appendKey(b)
-		b = c.appendMeta(b, &n.kids[i].val, ts)
+		b = c.appendMeta(b, &n.kids[i].val, ts, stored)
 	}
 	return append(b, '}')
 }

@@ -1,8 +1,11 @@
 package shadow
 
 import (
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUpdateRejections checks each §4 rejection, its exact document and
@@ -260,5 +263,166 @@ func TestSizeLimit(t *testing.T) {
 	}
 	if r := big.Update([]byte(`{"state":{"desired":{"b":1}}}`), 1, Limits{}); r.Code != 413 {
 		t.Errorf("over 8192: code %d", r.Code)
+	}
+}
+
+// TestClientTokenEchoedWhenPresent checks that every reply to a request
+// carrying clientToken echoes it, accepted or rejected, even when it is
+// the empty string, and that no reply invents one.
+func TestClientTokenEchoedWhenPresent(t *testing.T) {
+	cases := []struct {
+		name string
+		op   Op
+		body string
+		want string // accepted or rejected document
+	}{
+		{"update accepted, empty token", OpUpdate, `{"state":{"reported":{"a":2}},"clientToken":""}`,
+			`{"state":{"reported":{"a":2}},"metadata":{"reported":{"a":{"timestamp":5}}},"version":2,"timestamp":5,"clientToken":""}`},
+		{"update rejected, empty token", OpUpdate, `{"state":{"reported":{"a":2}},"version":7,"clientToken":""}`,
+			`{"code":409,"message":"Version conflict","clientToken":""}`},
+		{"update rejected, token", OpUpdate, `{"state":1,"clientToken":"c"}`,
+			`{"code":400,"message":"State node must be an object","clientToken":"c"}`},
+		{"update rejected, no token", OpUpdate, `{"state":1}`,
+			`{"code":400,"message":"State node must be an object"}`},
+		{"get accepted, empty token", OpGet, `{"clientToken":""}`,
+			`{"state":{"reported":{"a":1}},"metadata":{"reported":{"a":{"timestamp":1}}},"version":1,"timestamp":5,"clientToken":""}`},
+		{"get rejected, empty token", OpGet, `{"version":7,"clientToken":""}`,
+			`{"code":409,"message":"Version conflict","clientToken":""}`},
+		{"delete accepted, empty token", OpDelete, `{"clientToken":""}`,
+			`{"version":1,"timestamp":5,"clientToken":""}`},
+		{"delete rejected, empty token", OpDelete, `{"version":"x","clientToken":""}`,
+			`{"code":400,"message":"Invalid version","clientToken":""}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := &Shadow{Name: "t"}
+			update(t, s, `{"state":{"reported":{"a":1}}}`, 1)
+			var r Result
+			switch c.op {
+			case OpUpdate:
+				r = s.Update([]byte(c.body), 5, Limits{})
+			case OpGet:
+				r = s.Get([]byte(c.body), 5, Limits{})
+			case OpDelete:
+				r = s.Delete([]byte(c.body), 5, Limits{})
+			}
+			if got := string(r.Accepted) + string(r.Rejected); got != c.want {
+				t.Errorf("\n got %s\nwant %s", got, c.want)
+			}
+		})
+	}
+}
+
+// TestUpdateAcceptedMetadataAtAnyTime checks that update/accepted carries
+// timestamps, not values, in its metadata whatever the clock says,
+// including times before the epoch.
+func TestUpdateAcceptedMetadataAtAnyTime(t *testing.T) {
+	cases := []struct {
+		name string
+		now  int64
+		want string
+	}{
+		{"before the epoch", -5, `{"state":{"desired":{"a":1,"o":{"b":"x"}}},"metadata":{"desired":{"a":{"timestamp":-5},"o":{"b":{"timestamp":-5}}}},"version":1,"timestamp":-5}`},
+		{"at the epoch", 0, `{"state":{"desired":{"a":1,"o":{"b":"x"}}},"metadata":{"desired":{"a":{"timestamp":0},"o":{"b":{"timestamp":0}}}},"version":1,"timestamp":0}`},
+		{"now", 1730481958, `{"state":{"desired":{"a":1,"o":{"b":"x"}}},"metadata":{"desired":{"a":{"timestamp":1730481958},"o":{"b":{"timestamp":1730481958}}}},"version":1,"timestamp":1730481958}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := &Shadow{}
+			r := update(t, s, `{"state":{"desired":{"a":1,"o":{"b":"x"}}}}`, c.now)
+			if string(r.Accepted) != c.want {
+				t.Errorf("accepted\n got %s\nwant %s", r.Accepted, c.want)
+			}
+			wantDelta := `{"state":{"a":1,"o":{"b":"x"}},"metadata":{"a":{"timestamp":` + strconv.FormatInt(c.now, 10) + `},"o":{"b":{"timestamp":` + strconv.FormatInt(c.now, 10) + `}}},"version":1,"timestamp":` + strconv.FormatInt(c.now, 10) + `}`
+			if string(r.Delta) != wantDelta {
+				t.Errorf("delta\n got %s\nwant %s", r.Delta, wantDelta)
+			}
+		})
+	}
+}
+
+// TestRequestsDoNotRetainPayload checks that once a request returns, the
+// Shadow holds no reference to its payload, whether it was accepted or
+// rejected halfway through parsing.
+func TestRequestsDoNotRetainPayload(t *testing.T) {
+	cases := []struct {
+		name string
+		op   Op
+		body string
+	}{
+		{"accepted update", OpUpdate, `{"state":{"reported":{"a":1,"l":[1,2]}},"clientToken":"c"}`},
+		{"update cut inside an object", OpUpdate, `{"state":{"reported":{"a":1,"b":`},
+		{"update cut inside an array", OpUpdate, `{"state":{"reported":{"l":[1,{"k":2},`},
+		{"rejected update", OpUpdate, `{"state":{"reported":{"a":[null]}}}`},
+		{"get cut inside an object", OpGet, `{"clientToken":"x","a":{"b":1,`},
+		{"delete cut inside an array", OpDelete, `{"clientToken":"x","a":[1,2`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := &Shadow{Name: "t"}
+			update(t, s, `{"state":{"reported":{"z":1}}}`, 1)
+			freed := make(chan struct{})
+			func() {
+				payload := []byte(c.body)
+				runtime.AddCleanup(&payload[0], func(ch chan struct{}) { close(ch) }, freed)
+				switch c.op {
+				case OpUpdate:
+					s.Update(payload, 2, Limits{})
+				case OpGet:
+					s.Get(payload, 2, Limits{})
+				case OpDelete:
+					s.Delete(payload, 2, Limits{})
+				}
+			}()
+			deadline := time.Now().Add(2 * time.Second)
+			for {
+				runtime.GC()
+				select {
+				case <-freed:
+					runtime.KeepAlive(s)
+					return
+				case <-time.After(time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the payload is still reachable from the Shadow")
+				}
+			}
+		})
+	}
+}
+
+// TestRepliesAllocateOnce checks that every reply document is built in one
+// allocation (plus the token string when the request had a token).
+func TestRepliesAllocateOnce(t *testing.T) {
+	s := &Shadow{Name: "t"}
+	update(t, s, `{"state":{"reported":{"a":1}},"clientToken":"c"}`, 1730481958)
+	stale := []byte(`{"state":{},"version":99}`)
+	staleTok := []byte(`{"state":{},"version":99,"clientToken":"tok-000001"}`)
+	staleLongTok := []byte(`{"state":{},"version":99,"clientToken":"` + strings.Repeat("k", 64) + `"}`)
+	tooBig := []byte(`{"state":{"reported":{"b":"` + strings.Repeat("x", 64) + `"}},"clientToken":"tok-000001"}`)
+	tok := []byte(`{"clientToken":"tok-000001"}`)
+	cases := []struct {
+		name string
+		do   func()
+		want float64
+	}{
+		{"rejection", func() { s.Update(stale, 1730481958, Limits{}) }, 1},
+		{"rejection with token", func() { s.Update(staleTok, 1730481958, Limits{}) }, 2},
+		{"rejection with 64-byte token", func() { s.Update(staleLongTok, 1730481958, Limits{}) }, 2},
+		{"rejection with a long message", func() { s.Update(tooBig, 1730481958, Limits{MaxStateBytes: 64}) }, 2},
+		{"delete with token", func() {
+			s.exists, s.version = true, 1<<62
+			s.Delete(tok, 1730481958, Limits{})
+		}, 2},
+		{"delete", func() {
+			s.exists = true
+			s.Delete(nil, 1730481958, Limits{})
+		}, 1},
+	}
+	for _, c := range cases {
+		c.do()
+		if got := testing.AllocsPerRun(50, c.do); got != c.want {
+			t.Errorf("%s: %v allocations, want %v", c.name, got, c.want)
+		}
 	}
 }

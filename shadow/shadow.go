@@ -179,7 +179,7 @@ func (s *Shadow) Delete(payload []byte, now int64, lim Limits) Result {
 	}
 	s.exists, s.encOK = false, false
 	s.desired, s.reported = node{typ: tObject}, node{typ: tObject}
-	out := make([]byte, 0, 48+len(req.token))
+	out := make([]byte, 0, len(`{"version":,"timestamp":,"clientToken":}`)+2*20+quotedLen(req.token))
 	out = append(out, `{"version":`...)
 	out = strconv.AppendInt(out, s.version, 10)
 	out = append(out, `,"timestamp":`...)
@@ -196,6 +196,9 @@ func (s *Shadow) forgetRequest() {
 	s.p.data = nil
 	clear(s.p.pool)
 	s.p.pool = s.p.pool[:0]
+	// A parse that failed midway leaves members on the stack.
+	clear(s.p.stack)
+	s.p.stack = s.p.stack[:0]
 }
 
 // checkExisting rejects a get or delete of a missing shadow (404) or at the
@@ -210,13 +213,17 @@ func (s *Shadow) checkExisting(req *request) *Error {
 	return nil
 }
 
-// reject builds the rejection result for e.
+// reject builds the rejection result for e. Like the accepted documents,
+// it echoes the token whenever the request had one, even an empty one.
 func (s *Shadow) reject(e *Error, req *request) Result {
-	tok := tokenString(req)
+	size := len(`{"code":000,"message":}`) + quotedLen(e.Message)
+	if req.hasToken {
+		size += len(`,"clientToken":`) + quotedLen(req.token)
+	}
 	return Result{
 		Code:        e.Code,
-		Rejected:    AppendErrorDocument(make([]byte, 0, 32+len(e.Message)+len(tok)), e.Code, e.Message, tok),
-		ClientToken: tok,
+		Rejected:    appendErrorDocument(make([]byte, 0, size), e.Code, e.Message, req.token, req.hasToken),
+		ClientToken: tokenString(req),
 	}
 }
 
@@ -265,7 +272,7 @@ func (s *Shadow) appendSections(b []byte, meta bool, c *tsText) (out []byte, dLe
 		b = append(b, sec.key...)
 		start := len(b)
 		if meta {
-			b = c.appendMeta(b, sec.n, -1)
+			b = c.appendMeta(b, sec.n, 0, true)
 		} else {
 			b = appendValue(b, sec.n)
 		}
@@ -311,16 +318,16 @@ func appendUpdateAccepted(b []byte, req *request, version, now int64) []byte {
 	}
 	b = append(b, `{"state":`...)
 	var c tsText
-	b = appendEcho(b, req.state, -1, &c)
+	b = appendEcho(b, req.state, false, now, &c)
 	b = append(b, `,"metadata":`...)
-	b = appendEcho(b, req.state, now, &c)
+	b = appendEcho(b, req.state, true, now, &c)
 	b = b[:len(b)-1]
 	return appendTail(b, version, now, req)
 }
 
 // appendEcho appends the desired and reported members of the request's
-// state in the order sent, as values (ts < 0) or as metadata at ts.
-func appendEcho(b []byte, state *node, ts int64, c *tsText) []byte {
+// state in the order sent, as values or (meta) as metadata at ts.
+func appendEcho(b []byte, state *node, meta bool, ts int64, c *tsText) []byte {
 	b = append(b, '{')
 	for i := range state.kids {
 		m := &state.kids[i]
@@ -328,10 +335,10 @@ func appendEcho(b []byte, state *node, ts int64, c *tsText) []byte {
 			b = append(b, ',')
 		}
 		b = m.appendKey(b)
-		if ts < 0 {
-			b = appendValue(b, &m.val)
+		if meta {
+			b = c.appendMeta(b, &m.val, ts, false)
 		} else {
-			b = c.appendMeta(b, &m.val, ts)
+			b = appendValue(b, &m.val)
 		}
 	}
 	return append(b, '}')
@@ -392,7 +399,7 @@ func (w *deltaWriter) object(d, r *node) bool {
 			}
 		} else {
 			w.val = m.appendMember(w.val)
-			w.meta = w.ts.appendMeta(w.meta, &m.val, -1)
+			w.meta = w.ts.appendMeta(w.meta, &m.val, 0, true)
 		}
 		n++
 	}
