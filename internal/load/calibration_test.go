@@ -30,7 +30,10 @@ func TestRunReportsInjectedLatency(t *testing.T) {
 	if p50 := ms(acc.P50); p50 < 20 || p50 > 25 {
 		t.Errorf("p50 = %.2fms with 20ms injected, want 20–25ms", p50)
 	}
-	if p999 := ms(acc.P999); p999 >= 30 {
+	switch p999 := ms(acc.P999); {
+	case raceDetector:
+		t.Logf("p99.9 bound (below 30ms) not checked under the race detector; .ci/run checks it in a plain build")
+	case p999 >= 30:
 		t.Errorf("p99.9 = %.2fms with 20ms injected at low load, want below 30ms", p999)
 	}
 	if min := ms(acc.Min); min < 20 {

@@ -107,8 +107,8 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.InFlight <= 0 {
 		cfg.InFlight = 10
 	}
-	if cfg.InFlight > 255 {
-		return cfg, fmt.Errorf("in-flight cap %d: at most 255", cfg.InFlight)
+	if cfg.InFlight > 100 {
+		return cfg, fmt.Errorf("in-flight cap %d: at most 100, the unacknowledged QoS 1 messages AWS allows a connection", cfg.InFlight)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4 * runtime.GOMAXPROCS(0)

@@ -8,6 +8,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/shadowload/shadowload/internal/topic"
 	"github.com/shadowload/shadowload/metrics"
+	"github.com/shadowload/shadowload/shadow"
 )
 
 // observer is one application-side connection of an observer group. Its
@@ -18,6 +19,11 @@ type observer struct {
 	rec      *metrics.Recorder
 	client   *paho.Client
 	received atomic.Int64
+	lost     atomic.Bool
+	// lastDelta is the newest desired-write stamp seen in a delta, per
+	// thing and shadow (index thing*shadows+shadow), so a delta repeating an
+	// older write is counted but not timed.
+	lastDelta []int64
 }
 
 // connectObservers brings up every observer connection, in order, before
@@ -25,7 +31,7 @@ type observer struct {
 func (r *runner) connectObservers(ctx context.Context) error {
 	for g, grp := range r.cfg.Observers {
 		for _, b := range grp.Bundles {
-			o := &observer{group: g, rec: r.set.NewRecorder()}
+			o := &observer{group: g, rec: r.set.NewRecorder(), lastDelta: make([]int64, len(r.things)*len(r.cfg.Shadows))}
 			s := session{
 				target:     r.cfg.Target,
 				cert:       b.Certificate,
@@ -37,6 +43,7 @@ func (r *runner) connectObservers(ctx context.Context) error {
 				subQoS:     r.cfg.QoS,
 				timeout:    r.cfg.ConnectTimeout,
 				onPublish:  r.observe(o),
+				onLost:     func(error) { o.lost.Store(true) },
 			}
 			cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
 			c, connTook, subTook, err := dial(cctx, s)
@@ -57,18 +64,49 @@ func (r *runner) connectObservers(ctx context.Context) error {
 	return nil
 }
 
-// observe returns the handler of one observer connection: it counts the
-// delivery and times it from the stamp the sender put in the update.
+// observe returns the handler of one observer connection: it counts every
+// delivery and times those that carry the send stamp of the update behind
+// them (update requests, update/accepted, update/documents, update/delta)
+// from that stamp. Get and delete replies echo an older state: counted, not
+// timed.
 func (r *runner) observe(o *observer) func(p *paho.Publish) {
 	id, idRecv := r.ids.fanout[o.group], r.ids.fanoutReceived[o.group]
 	return func(p *paho.Publish) {
 		now := int64(time.Since(r.start))
 		o.received.Add(1)
 		o.rec.Add(idRecv, 1)
-		if stamp := maxStamp(p.Payload); stamp >= 0 {
-			o.rec.Record(id, now-stamp)
+		tp, err := shadow.ParseTopic(p.Topic)
+		if err != nil || tp.Op != shadow.OpUpdate || tp.Kind == shadow.KindRejected {
+			return
+		}
+		stamp := maxStamp(p.Payload) - r.epoch
+		if stamp < 0 {
+			return // no stamp, or one from an earlier run
+		}
+		if tp.Kind == shadow.KindDelta {
+			k, ok := r.shadowIndex(tp.Thing, tp.Shadow)
+			if !ok || stamp <= o.lastDelta[k] {
+				return
+			}
+			o.lastDelta[k] = stamp
+		}
+		o.rec.Record(id, now-stamp)
+	}
+}
+
+// shadowIndex numbers a thing's shadow across the fleet, for per-shadow
+// tables: thing index × shadows per thing + shadow.
+func (r *runner) shadowIndex(thing, shadowName string) (int, bool) {
+	i, ok := r.thingIndex[thing]
+	if !ok {
+		return 0, false
+	}
+	for si, n := range r.cfg.Shadows {
+		if n == shadowName {
+			return i*len(r.cfg.Shadows) + si, true
 		}
 	}
+	return 0, false
 }
 
 // observerError says which observer could not connect.
@@ -102,6 +140,11 @@ func (r *runner) expectedFanout() []int64 {
 			for g, grp := range r.cfg.Observers {
 				for k, name := range kindTopic {
 					n := t.shadows[si].events[k]
+					if k == evtDelta {
+						// Deltas the devices missed still reached the
+						// broker: every accepted desired write made one.
+						n += max(t.shadows[si].awaitDelta, 0)
+					}
 					if n == 0 {
 						continue
 					}

@@ -45,8 +45,10 @@ type runner struct {
 	ids          *ids
 	sched        *Schedule
 	start        time.Time
+	epoch        int64        // start in ns since the Unix epoch: a stamp is epoch + clock
 	schedStartNs atomic.Int64 // when slot 0 is due, in ns from start
 	things       []*thing
+	thingIndex   map[string]int // thing name → index, read-only once built
 	workers      []*worker
 	observers    []*observer
 	ctx          context.Context
@@ -78,6 +80,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	r.build()
 	collector := r.set.Collector()
 	r.start = time.Now()
+	r.epoch = r.start.UnixNano()
 	cpuStart := cpuTime()
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -126,19 +129,29 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 
 	wg.Wait()
 	r.waitFanout()
+	for _, w := range r.workers {
+		w.settle()
+	}
 	close(stopTicks)
 	<-ticksDone
 
 	for g, n := range r.expectedFanout() {
 		r.connRec.Add(r.ids.fanoutExpected[g], n)
 	}
-	var stale, foreign int64
-	for _, w := range r.workers {
-		stale += w.stale
-		foreign += w.foreign.Load()
-		w.disconnect()
+	observerLost := ""
+	for _, o := range r.observers {
+		if o.lost.Load() {
+			observerLost = r.cfg.Observers[o.group].Name
+			break
+		}
 	}
 	r.disconnectObservers()
+	var stale, foreign int64
+	for _, w := range r.workers {
+		w.disconnect()
+		stale += w.stale.Load()
+		foreign += w.foreign.Load()
+	}
 
 	rep := collector.Final()
 	rep.Duration = r.sched.Duration()
@@ -159,7 +172,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	rep.Counters["messages.foreign"] = foreign
 	rep.Counters["things"] = int64(len(r.things))
 	rep.Counters["things.connected"] = int64(connected)
-	rep.Invalid = append(rep.Invalid, r.invalid(rep, connected)...)
+	rep.Invalid = append(rep.Invalid, r.invalid(rep, connected, observerLost)...)
 	return &Result{Report: rep, Things: len(r.things), Connected: connected}, nil
 }
 
@@ -167,6 +180,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 // to worker i mod W, which also owns every slot of that thing.
 func (r *runner) build() {
 	nw := r.cfg.Workers
+	r.thingIndex = make(map[string]int, len(r.cfg.Things))
 	for i := 0; i < nw; i++ {
 		r.workers = append(r.workers, &worker{
 			r: r, cfg: &r.cfg, ids: r.ids,
@@ -188,6 +202,7 @@ func (r *runner) build() {
 		}
 		w.things = append(w.things, t)
 		r.things = append(r.things, t)
+		r.thingIndex[b.Thing] = i
 	}
 }
 
@@ -230,7 +245,7 @@ func (r *runner) connectFleet(ctx context.Context) {
 				}
 				t := r.things[k]
 				w := r.workers[int(k)%len(r.workers)]
-				if r.connectWithRetry(ctx, t, w, 0, deadline) {
+				if r.connectWithRetry(ctx, t, w, deadline) {
 					r.connected.Add(1)
 				}
 			}
@@ -251,12 +266,12 @@ func (r *runner) connectFleet(ctx context.Context) {
 // While no thing at all has connected, a thing gives up after
 // firstAttempts tries, so an unreachable or refusing target ends the run in
 // about a second instead of the whole connect window.
-func (r *runner) connectWithRetry(ctx context.Context, t *thing, w *worker, gen uint32, deadline time.Time) bool {
+func (r *runner) connectWithRetry(ctx context.Context, t *thing, w *worker, deadline time.Time) bool {
 	const firstAttempts = 3
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
-		err := t.connect(cctx, w, gen)
+		err := t.connect(cctx, w)
 		cancel()
 		if err == nil {
 			r.everConnected.Store(true)
@@ -277,8 +292,8 @@ func (r *runner) connectWithRetry(ctx context.Context, t *thing, w *worker, gen 
 
 // redial brings a lost connection back, with backoff, for as long as the
 // run lasts.
-func (r *runner) redial(t *thing, w *worker, gen uint32) {
-	r.connectWithRetry(r.ctx, t, w, gen, time.Now().Add(24*time.Hour))
+func (r *runner) redial(t *thing, w *worker) {
+	r.connectWithRetry(r.ctx, t, w, time.Now().Add(24*time.Hour))
 }
 
 // tick collects an interval each second and reports progress.
@@ -352,12 +367,38 @@ func (r *runner) waitFanout() {
 	}
 }
 
+// settle takes in what reached the worker after it stopped: replies that
+// came after their request ended are stale but still part of the traffic
+// observers saw; late connections are closed. Only the run's goroutine calls
+// it, after the workers have returned.
+func (w *worker) settle() {
+	for {
+		select {
+		case ev := <-w.events:
+			switch ev.kind {
+			case evUp:
+				_ = ev.client.Disconnect(&paho.Disconnect{})
+			case evReply:
+				w.countReply(&w.things[ev.thing].shadows[ev.shadow], ev)
+				w.stale.Add(1)
+			case evDelta:
+				w.things[ev.thing].shadows[ev.shadow].events[evtDelta]++
+				w.rec.Add(w.ids.deltaReceived, 1)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// disconnect closes the worker's connections once it has stopped.
 func (w *worker) disconnect() {
 	for _, t := range w.things {
 		if t.client != nil {
 			_ = t.client.Disconnect(&paho.Disconnect{})
 		}
 	}
+	w.settle()
 }
 
 func (r *runner) disconnectObservers() {
@@ -372,7 +413,7 @@ func (r *runner) disconnectObservers() {
 const MaxLateFraction = 0.05
 
 // invalid lists why a finished run cannot be trusted.
-func (r *runner) invalid(rep *metrics.Report, connected int) []string {
+func (r *runner) invalid(rep *metrics.Report, connected int, observerLost string) []string {
 	var out []string
 	slots := rep.Counters["schedule.slots"]
 	if late := rep.Counters["schedule.late"]; slots > 0 && float64(late)/float64(slots) > MaxLateFraction {
@@ -381,6 +422,9 @@ func (r *runner) invalid(rep *metrics.Report, connected int) []string {
 	}
 	if connected < len(r.things) {
 		out = append(out, fmt.Sprintf("only %d of %d things connected", connected, len(r.things)))
+	}
+	if observerLost != "" {
+		out = append(out, fmt.Sprintf("observer group %q lost a connection: its fan-out counts are incomplete", observerLost))
 	}
 	return out
 }

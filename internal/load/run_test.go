@@ -154,3 +154,67 @@ func TestRunUnreachableEndpointConnectsNothing(t *testing.T) {
 		t.Errorf("connect.failed.dial = 0; counters %v", fmt.Sprint(res.Report.Counters))
 	}
 }
+
+func TestRunLateRepliesAreTimeouts(t *testing.T) {
+	cfg := testFleet(t, 2, 1, func(c *emulator.Config) {
+		c.Limits = emulator.LimitsNone
+		c.Latency = "fixed:1500ms"
+	})
+	cfg.Timeout = time.Second
+	cfg.Observers[0].Filters = []string{"$aws/things/+/shadow/update/accepted", "$aws/things/+/shadow/update/documents"}
+	cfg.Phases = []PhaseSpec{constant(2*time.Second, 2)}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Report
+	sent, timedOut := rep.Counters["update.sent"], rep.Counters["update.timeout"]
+	if sent == 0 || timedOut != sent || rep.Latencies["update.accepted"].Count != 0 {
+		t.Errorf("sent %d, timed out %d, accepted %d: every reply came after the 1s timeout", sent, timedOut, rep.Latencies["update.accepted"].Count)
+	}
+	if exp, got := rep.Counters["fanout.documents.expected"], rep.Counters["fanout.documents.received"]; got < exp {
+		t.Errorf("fan-out expected %d, received %d: counted deliveries that never were", exp, got)
+	}
+}
+
+func TestRunWriteBothPromisesNoDelta(t *testing.T) {
+	cfg := testFleet(t, 2, 0, func(c *emulator.Config) { c.Limits = emulator.LimitsNone })
+	p := constant(time.Second, 10)
+	p.Write = WriteBoth
+	cfg.Phases = []PhaseSpec{p}
+	cfg.Timeout = 5 * time.Second
+	start := time.Now()
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.Report.Counters["delta.expected"]; n != 0 {
+		t.Errorf("delta.expected = %d for updates writing the same fields to desired and reported", n)
+	}
+	if n := res.Report.Counters["delta.received"]; n != 0 {
+		t.Errorf("delta.received = %d: desired and reported differed", n)
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("the run took %v: it waited for deltas that could not come", took)
+	}
+}
+
+func TestRunFanoutTimesOnlyUpdateMessages(t *testing.T) {
+	cfg := testFleet(t, 3, 1, func(c *emulator.Config) { c.Limits = emulator.LimitsNone })
+	cfg.Observers[0].Filters = []string{"$aws/things/+/shadow/+/accepted"}
+	p := constant(time.Second, 30)
+	p.Mix = Mix{OpUpdate: 1, OpGet: 1}
+	cfg.Phases = []PhaseSpec{p}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Report
+	updates, gets := rep.Latencies["update.accepted"].Count, rep.Latencies["get.accepted"].Count
+	if got := rep.Counters["fanout.documents.received"]; got != updates+gets {
+		t.Errorf("observer received %d, want %d update and %d get replies", got, updates, gets)
+	}
+	if timed := rep.Latencies["fanout.documents"].Count; timed != updates {
+		t.Errorf("fan-out timed %d deliveries, want the %d update replies only", timed, updates)
+	}
+}

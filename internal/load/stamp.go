@@ -1,37 +1,67 @@
 package load
 
-import "bytes"
+import (
+	"bytes"
+	"strconv"
+)
 
-// StampField is the field the harness adds to every section it writes: the
-// send time in nanoseconds since the run's start, on the generating process's
-// monotonic clock. Delta and fan-out messages carry it back (AWS puts no
-// client token in update/documents), so their latency is measured on one clock
-// with no synchronisation, as long as devices and observers run in the same
-// process as the sender, which they do.
+// StampField is the field the harness adds to every section an update
+// writes: the slot's intended send time in nanoseconds since the Unix epoch,
+// taken from the run's start and this process's monotonic clock. Delta and
+// fan-out messages carry it back (AWS puts no client token in
+// update/documents), so their latency is measured on one clock with no
+// synchronisation: devices and observers run in the process that sent.
+// Stamps left in a shadow by an earlier run are older than any of this run.
 const StampField = "shadowload_ns"
 
-var stampKey = []byte(`"` + StampField + `":`)
+// AnswerStampField carries the stamp of a device's reported answer to a
+// delta. The answer copies the delta, desired's StampField included, so
+// that desired and reported agree; its own send time needs another field,
+// which, being only in reported, never appears in a delta.
+const AnswerStampField = "shadowload_answer_ns"
+
+var stampKeys = [][]byte{[]byte(`"` + StampField + `":`), []byte(`"` + AnswerStampField + `":`)}
+
+// appendStamped appends the JSON object obj with "key":stamp added as its
+// last member.
+func appendStamped(dst, obj []byte, key string, stamp int64) []byte {
+	obj = bytes.TrimSpace(obj)
+	if len(obj) < 2 || obj[len(obj)-1] != '}' || len(bytes.TrimSpace(obj[1:len(obj)-1])) == 0 {
+		dst = append(dst, '{')
+	} else {
+		dst = append(dst, obj[:len(obj)-1]...)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, key...)
+	dst = append(dst, `":`...)
+	dst = strconv.AppendInt(dst, stamp, 10)
+	return append(dst, '}')
+}
 
 // maxStamp returns the largest stamp in a shadow message, or -1 when it
-// holds none. A documents message holds the previous state's stamp too; the
-// triggering update's is the newest.
+// holds none. A documents message holds the previous state's stamps too;
+// the triggering update's is the newest.
 func maxStamp(payload []byte) int64 {
 	best := int64(-1)
-	for {
-		i := bytes.Index(payload, stampKey)
-		if i < 0 {
-			return best
+	for _, key := range stampKeys {
+		for p := payload; ; {
+			i := bytes.Index(p, key)
+			if i < 0 {
+				break
+			}
+			p = p[i+len(key):]
+			var v int64
+			n := 0
+			for n < len(p) && n < 19 && p[n] >= '0' && p[n] <= '9' {
+				v = v*10 + int64(p[n]-'0')
+				n++
+			}
+			if n > 0 && v > best {
+				best = v
+			}
+			p = p[n:]
 		}
-		payload = payload[i+len(stampKey):]
-		var v int64
-		n := 0
-		for n < len(payload) && payload[n] >= '0' && payload[n] <= '9' && n < 19 {
-			v = v*10 + int64(payload[n]-'0')
-			n++
-		}
-		if n > 0 && v > best {
-			best = v
-		}
-		payload = payload[n:]
 	}
+	return best
 }

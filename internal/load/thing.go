@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/shadowload/shadowload/fleet"
@@ -32,7 +33,7 @@ type event struct {
 	gen      uint32
 	version  int64
 	at       int64 // ns since the run's start
-	stamp    int64 // the message's newest StampField, -1 when none
+	stamp    int64 // the message's newest stamp in ns since the run's start, -1 when none
 	size     int
 	state    []byte // delta: the flat delta state
 	client   *paho.Client
@@ -57,20 +58,27 @@ type shadowState struct {
 	lastSeq     int64          // send order of the newest accepted update seen
 	lastSeqVer  int64          // and its version
 	events      [numEvents]int64
-	awaitDelta  int64 // accepted desired writes whose delta has not arrived
+	awaitDelta  int64 // accepted desired writes less deltas arrived; below 0 when a delta beat its accepted
+	// lastDeltaStamp is the newest desired-write stamp a delta carried.
+	lastDeltaStamp int64
 }
 
 // thing is one simulated device: its identity, its connection and the
 // requests it has outstanding. A worker owns it.
 type thing struct {
-	index    int // in the fleet, for the payload generator
-	local    int32
-	bundle   fleet.Bundle
-	shadows  []shadowState
-	names    []string // shadow names, parallel to shadows
-	client   *paho.Client
-	conn     uint32 // generation of the current connection
-	up       bool
+	index   int // in the fleet, for the payload generator
+	local   int32
+	bundle  fleet.Bundle
+	shadows []shadowState
+	names   []string // shadow names, parallel to shadows
+	client  *paho.Client
+	conn    uint32 // generation of the current connection
+	up      bool
+	// lostEarly is a connection generation that was lost before its
+	// evUp reached the worker.
+	lostEarly uint32
+	// attempts numbers connection attempts: each gets its own generation.
+	attempts atomic.Uint32
 	inflight inflight
 	held     backlog // slots waiting for room in flight
 	seq      int64
@@ -126,7 +134,10 @@ func (t *thing) handler(w *worker) func(p *paho.Publish) {
 			ev.kind = evDelta
 			ev.version = r.Version
 			ev.state = r.State
-			ev.stamp = maxStamp(r.State)
+			ev.stamp = -1
+			if st := maxStamp(r.State); st >= 0 {
+				ev.stamp = st - w.r.epoch
+			}
 		default:
 			w.foreign.Add(1)
 			return
@@ -135,15 +146,25 @@ func (t *thing) handler(w *worker) func(p *paho.Publish) {
 	}
 }
 
-// post hands an event to the worker, or drops it once the worker has
-// finished, so a connection's goroutine never blocks on a stopped worker.
+// post hands an event to the worker. After the worker has stopped, events
+// still queue while there is room, for the run to count at its end; beyond
+// that a connection's goroutine never blocks on a stopped worker.
 func (w *worker) post(ev event) {
 	select {
 	case w.events <- ev:
+		return
 	case <-w.done:
-		if ev.kind == evUp {
-			_ = ev.client.Disconnect(&paho.Disconnect{})
-		}
+	}
+	select {
+	case w.events <- ev:
+		return
+	default:
+	}
+	switch ev.kind {
+	case evUp:
+		_ = ev.client.Disconnect(&paho.Disconnect{})
+	case evReply:
+		w.stale.Add(1)
 	}
 }
 
@@ -186,7 +207,10 @@ func DeviceFilters(thingName string, shadows []string) []string {
 }
 
 // connect brings the thing's connection up and reports it to the worker.
-func (t *thing) connect(ctx context.Context, w *worker, gen uint32) error {
+// Every attempt has a generation of its own, so the loss of one attempt's
+// connection cannot be taken for another's.
+func (t *thing) connect(ctx context.Context, w *worker) error {
+	gen := t.attempts.Add(1)
 	var once sync.Once
 	s := session{
 		target:     w.cfg.Target,

@@ -23,7 +23,17 @@ type worker struct {
 	rec     *metrics.Recorder
 	fields  FieldsFunc
 	foreign atomic.Int64 // messages that were not replies to us
-	stale   int64        // replies that came after their request timed out
+	stale   atomic.Int64 // replies that came after their request had ended
+	// nextScan is when expire next runs, on the worker's clock.
+	nextScan int64
+	scratch  []byte // the generated fields of the request being built
+}
+
+// genFields returns the generated fields object for one update of t, in a
+// buffer reused by the next call.
+func (w *worker) genFields(t *thing) []byte {
+	w.scratch = w.fields(w.scratch[:0], t.index)
+	return w.scratch
 }
 
 // clock returns nanoseconds since the run's start on the monotonic clock.
@@ -36,8 +46,6 @@ func (w *worker) run(ctx context.Context) {
 	defer timer.Stop()
 	sched := w.r.sched
 	n := int64(len(w.r.things))
-	scanEvery := int64(50 * time.Millisecond)
-	nextScan := int64(0)
 	for cycle := int64(0); ; cycle++ {
 		base := cycle * n
 		if base >= sched.Slots() {
@@ -53,34 +61,38 @@ func (w *worker) run(ctx context.Context) {
 				return
 			}
 			w.send(i, cycle, t, due)
-			if now := w.clock(); now >= nextScan {
-				w.expire(now)
-				nextScan = now + scanEvery
-			}
 		}
 	}
 	w.drain(ctx, timer)
 }
 
-// waitUntil handles events until the clock reaches due. It returns false
-// when the run is cancelled. Events already waiting are handled first even
-// when due has passed, so a worker behind its schedule still takes in the
-// replies that free its in-flight slots.
+// scanEvery is how often a worker looks for requests past their timeout.
+const scanEvery = int64(50 * time.Millisecond)
+
+// waitUntil handles events until the clock reaches due, and times out
+// requests every scanEvery meanwhile. It returns false when the run is
+// cancelled. Events already waiting are handled first even when due has
+// passed, so a worker behind its schedule still takes in the replies that
+// free its in-flight slots.
 func (w *worker) waitUntil(ctx context.Context, timer *time.Timer, due int64) bool {
 	for pending := len(w.events); pending > 0; pending-- {
 		w.handle(<-w.events)
 	}
 	for {
-		wait := due - w.clock()
+		now := w.clock()
+		if now >= w.nextScan {
+			w.expire(now)
+			w.nextScan = now + scanEvery
+		}
+		wait := due - now
 		if wait <= 0 {
 			return true
 		}
-		timer.Reset(time.Duration(wait))
+		timer.Reset(time.Duration(min(wait, w.nextScan-now)))
 		select {
 		case ev := <-w.events:
 			w.handle(ev)
 		case <-timer.C:
-			return true
 		case <-ctx.Done():
 			return false
 		}
@@ -115,7 +127,7 @@ func (w *worker) outstanding() (requests int, deltas int64) {
 	for _, t := range w.things {
 		requests += t.inflight.used + t.held.len()
 		for i := range t.shadows {
-			deltas += t.shadows[i].awaitDelta
+			deltas += max(t.shadows[i].awaitDelta, 0)
 		}
 	}
 	return requests, deltas
@@ -149,7 +161,9 @@ func (w *worker) send(i, cycle int64, t *thing, due int64) {
 		w.hold(t, p)
 		return
 	}
-	w.publish(t, slot, p.op, int(p.shadow), p.write, due, nil)
+	if !w.publish(t, slot, p.op, int(p.shadow), p.write, due, nil) {
+		w.rec.Add(w.ids.skipped, 1)
+	}
 }
 
 // hold queues a slot behind the in-flight cap, or skips it when the backlog
@@ -180,40 +194,44 @@ func (w *worker) pump(t *thing) {
 			continue
 		}
 		s := t.inflight.acquire()
-		w.publish(t, s, p.op, int(p.shadow), p.write, p.intended, nil)
+		if !w.publish(t, s, p.op, int(p.shadow), p.write, p.intended, nil) {
+			w.rec.Add(w.ids.skipped, 1)
+		}
 	}
 }
 
 // publish builds and sends one request in the given in-flight slot.
 // deltaState, when set, makes it the device's reported answer to a delta.
-func (w *worker) publish(t *thing, slot int, op Op, si int, write Section, intended int64, deltaState []byte) {
+// It reports whether the request left.
+func (w *worker) publish(t *thing, slot int, op Op, si int, write Section, intended int64, deltaState []byte) bool {
 	req := &t.inflight.slots[slot]
 	ss := &t.shadows[si]
 	req.op, req.shadow, req.intended, req.seq = op, uint8(si), intended, t.seq
-	req.desired = op == OpUpdate && deltaState == nil && write != WriteReported
+	req.desired = op == OpUpdate && deltaState == nil && write == WriteDesired
 	t.seq++
 
 	p := make([]byte, 0, 256)
 	switch op {
 	case OpUpdate:
+		stamp := w.r.epoch + intended
 		p = append(p, `{"state":{`...)
 		switch {
 		case deltaState != nil:
 			p = append(p, `"reported":`...)
-			p = append(p, deltaState...)
+			p = appendStamped(p, deltaState, AnswerStampField, stamp)
+		case write == WriteBoth:
+			p = append(p, `"desired":`...)
+			start := len(p)
+			p = appendStamped(p, w.genFields(t), StampField, stamp)
+			fields := p[start:]
+			p = append(p, `,"reported":`...)
+			p = append(p, fields...)
+		case write == WriteDesired:
+			p = append(p, `"desired":`...)
+			p = appendStamped(p, w.genFields(t), StampField, stamp)
 		default:
-			stamp := w.clock()
-			if write != WriteReported {
-				p = append(p, `"desired":`...)
-				p = w.appendFields(p, t, stamp)
-			}
-			if write == WriteBoth {
-				p = append(p, ',')
-			}
-			if write != WriteDesired {
-				p = append(p, `"reported":`...)
-				p = w.appendFields(p, t, stamp)
-			}
+			p = append(p, `"reported":`...)
+			p = appendStamped(p, w.genFields(t), StampField, stamp)
 		}
 		p = append(p, `},"clientToken":"`...)
 		p = appendToken(p, slot, req.gen)
@@ -241,29 +259,12 @@ func (w *worker) publish(t *thing, slot int, op Op, si int, write Section, inten
 		// The request never reached the wire: the connection is going down
 		// and will be reported lost.
 		t.inflight.release(slot)
-		w.rec.Add(w.ids.skipped, 1)
-		return
+		return false
 	}
 	w.rec.Add(w.ids.sent[op], 1)
 	w.rec.Add(w.ids.bytesOut, int64(len(p)+len(pub.Topic)))
 	ss.events[evtRequest+int(op)]++
-}
-
-// appendFields appends the generated fields object with the stamp added.
-func (w *worker) appendFields(p []byte, t *thing, stamp int64) []byte {
-	start := len(p)
-	p = w.fields(p, t.index)
-	if len(p)-start < 2 || p[len(p)-1] != '}' {
-		p = append(p[:start], '{')
-	} else {
-		p = p[:len(p)-1]
-		if len(p)-start > 1 {
-			p = append(p, ',')
-		}
-	}
-	p = append(p, `"`+StampField+`":`...)
-	p = strconv.AppendInt(p, stamp, 10)
-	return append(p, '}')
+	return true
 }
 
 // handle applies one event to the thing it concerns.
@@ -271,20 +272,27 @@ func (w *worker) handle(ev event) {
 	t := w.things[ev.thing]
 	switch ev.kind {
 	case evUp:
+		if ev.conn == t.lostEarly {
+			// The connection dropped before the worker heard it was up.
+			_ = ev.client.Disconnect(&paho.Disconnect{})
+			w.rec.Add(w.ids.reconnects, 1)
+			go w.r.redial(t, w)
+			return
+		}
 		t.client, t.conn, t.up = ev.client, ev.conn, true
 		w.r.up.Add(1)
 	case evLost:
 		if ev.conn != t.conn || !t.up {
+			if ev.conn > t.conn {
+				t.lostEarly = ev.conn
+			}
 			return
 		}
 		t.up, t.client = false, nil
 		w.r.up.Add(-1)
-		for t.held.len() > 0 {
-			t.held.pop()
-			w.rec.Add(w.ids.skipped, 1)
-		}
+		w.dropOutstanding(t)
 		w.rec.Add(w.ids.reconnects, 1)
-		go w.r.redial(t, w, ev.conn+1)
+		go w.r.redial(t, w)
 	case evReply:
 		w.rec.Add(w.ids.bytesIn, int64(ev.size))
 		w.reply(t, ev)
@@ -294,23 +302,47 @@ func (w *worker) handle(ev event) {
 	}
 }
 
-// reply ends the request a reply names and records its latency.
+// dropOutstanding ends what a lost connection had outstanding: its requests
+// can get no reply on a new clean session, so they end as timed out now
+// rather than holding the new connection's in-flight slots; held-back slots
+// are skipped.
+func (w *worker) dropOutstanding(t *thing) {
+	for s := range t.inflight.slots {
+		if req := &t.inflight.slots[s]; req.busy {
+			w.rec.Add(w.ids.timeout[req.op], 1)
+			t.inflight.release(s)
+		}
+	}
+	for t.held.len() > 0 {
+		t.held.pop()
+		w.rec.Add(w.ids.skipped, 1)
+	}
+}
+
+// reply ends the request a reply names and records its latency. A reply
+// that comes after the request's timeout, or after it ended, is counted
+// stale: the request is (or was) a time-out, not an answer.
 func (w *worker) reply(t *thing, ev event) {
+	ss := &t.shadows[ev.shadow]
+	w.countReply(ss, ev)
 	req := t.inflight.lookup(ev.slot, ev.gen)
 	if req == nil {
-		w.stale++
+		w.stale.Add(1)
+		return
+	}
+	if ev.at-req.sent > int64(w.cfg.Timeout) {
+		w.rec.Add(w.ids.timeout[req.op], 1)
+		w.stale.Add(1)
+		w.release(t, ev.slot)
 		return
 	}
 	op := req.op
-	ss := &t.shadows[req.shadow]
 	corrected := ev.at - req.intended
 	uncorrected := ev.at - req.sent
 	if ev.accepted {
 		w.rec.Record(w.ids.accepted[op], corrected)
 		w.rec.Record(w.ids.acceptedUncorr[op], uncorrected)
-		ss.events[evtAccepted+int(op)]++
 		if op == OpUpdate {
-			ss.events[evtDocuments]++
 			w.checkVersion(ss, req.seq, ev.version)
 			if req.desired {
 				w.rec.Add(w.ids.deltaExpected, 1)
@@ -324,9 +356,22 @@ func (w *worker) reply(t *thing, ev event) {
 		w.rec.Record(w.ids.rejected[op], corrected)
 		w.rec.Record(w.ids.rejectedUncorr[op], uncorrected)
 		w.rec.Record(w.ids.rejectedCode[op][rejectIndex(int(ev.code))], corrected)
-		ss.events[evtRejected+int(op)]++
 	}
 	w.release(t, ev.slot)
+}
+
+// countReply adds a reply, and the documents message an accepted update
+// also caused, to the shadow's traffic for the observers' expected counts,
+// whether or not the reply still ends a request.
+func (w *worker) countReply(ss *shadowState, ev event) {
+	if !ev.accepted {
+		ss.events[evtRejected+int(ev.op)]++
+		return
+	}
+	ss.events[evtAccepted+int(ev.op)]++
+	if ev.op == OpUpdate {
+		ss.events[evtDocuments]++
+	}
 }
 
 // checkVersion holds the shadow service to its promise: updates applied in
@@ -352,28 +397,36 @@ func (w *worker) checkVersion(ss *shadowState, seq, version int64) {
 }
 
 // delta records a delta at the device and, when the phase says so, answers
-// it with a reported update, as a device applying the change would.
+// it with a reported update, as a device applying the change would. A delta
+// that repeats a desired write already seen (a reported-only update left
+// desired and reported apart) is counted but not timed: its stamp is the
+// older write's.
 func (w *worker) delta(t *thing, ev event) {
 	ss := &t.shadows[ev.shadow]
 	ss.events[evtDelta]++
-	if ss.awaitDelta > 0 {
-		ss.awaitDelta--
-	}
+	ss.awaitDelta--
 	w.rec.Add(w.ids.deltaReceived, 1)
-	if ev.stamp >= 0 {
+	if ev.stamp > ss.lastDeltaStamp {
 		w.rec.Record(w.ids.delta, ev.at-ev.stamp)
+		ss.lastDeltaStamp = ev.stamp
 	}
 	phase := w.r.sched.PhaseAt(time.Duration(ev.at) - w.r.schedStart())
-	if phase < 0 || !w.cfg.Phases[phase].RespondToDelta || !t.up || len(ev.state) == 0 {
+	if phase < 0 || !w.cfg.Phases[phase].RespondToDelta || len(ev.state) == 0 {
 		return
 	}
-	slot := t.inflight.acquire()
+	slot := -1
+	if t.up {
+		slot = t.inflight.acquire()
+	}
 	if slot < 0 {
 		w.rec.Add(w.ids.deltaSkipped, 1)
 		return
 	}
+	if !w.publish(t, slot, OpUpdate, int(ev.shadow), WriteReported, ev.at, ev.state) {
+		w.rec.Add(w.ids.deltaSkipped, 1)
+		return
+	}
 	w.rec.Add(w.ids.deltaResponses, 1)
-	w.publish(t, slot, OpUpdate, int(ev.shadow), WriteReported, ev.at, ev.state)
 }
 
 // expire times out requests unanswered for longer than the timeout.

@@ -1,0 +1,7 @@
+//go:build race
+
+package load
+
+// raceDetector reports a build with the race detector, which slows every
+// goroutine switch: timing tails are then checked by a build without it.
+const raceDetector = true
