@@ -28,7 +28,7 @@ func TestApplyOverrides(t *testing.T) {
 			}
 		}},
 		{"endpoint and bundles", Overrides{Endpoint: "a.example.com:443", Bundles: "/b"}, func(t *testing.T, s *Scenario) {
-			want := Target{Endpoint: "a.example.com:443", Bundles: "/b"}
+			want := Target{Endpoint: "a.example.com:443", Bundles: "/b", HashMatchesDollar: true}
 			if s.Target != want {
 				t.Errorf("target %+v; want %+v (emulator settings dropped)", s.Target, want)
 			}

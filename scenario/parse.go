@@ -56,7 +56,7 @@ func Parse(source string, data []byte) (*Scenario, error) {
 // defaults gives a Scenario holding every top-level default.
 func defaults() *Scenario {
 	return &Scenario{
-		Target: Target{Endpoint: DefaultEndpoint, Emulator: Emulator{Limits: LimitsDefault}},
+		Target: Target{Endpoint: DefaultEndpoint, HashMatchesDollar: true, Emulator: Emulator{Limits: LimitsDefault}},
 		Fleet: Fleet{
 			Things:      DefaultThings,
 			Name:        DefaultThingName,
@@ -192,7 +192,7 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 // target decodes the target section.
 func (d *decoder) target(n *yaml.Node, path string, t *Target) {
 	var emulatorNode, endpointNode *yaml.Node
-	keys := []string{"endpoint", "bundles", "root_ca", "alpn", "server_name", "emulator"}
+	keys := []string{"endpoint", "bundles", "root_ca", "alpn", "server_name", "hash_matches_dollar", "emulator"}
 	if !d.fields(n, path, keys, func(key string, k, v *yaml.Node) {
 		p := join(path, key)
 		switch key {
@@ -212,6 +212,8 @@ func (d *decoder) target(n *yaml.Node, path string, t *Target) {
 			d.str(v, p, &t.ALPN)
 		case "server_name":
 			d.str(v, p, &t.ServerName)
+		case "hash_matches_dollar":
+			d.boolean(v, p, &t.HashMatchesDollar)
 		case "emulator":
 			emulatorNode = k
 			d.emulator(v, p, &t.Emulator)

@@ -38,10 +38,10 @@ func TestParseFullFileKeepsEveryValue(t *testing.T) {
 		Timeout:  5 * time.Second,
 		InFlight: 8,
 		Thresholds: []ThresholdSpec{
-			{Metric: "update.accepted", Expr: "p(99)<250ms", Line: 44, Column: 21},
-			{Metric: "update.accepted", Expr: "p(99.9)<1s", Line: 44, Column: 36},
-			{Metric: "update.rejected", Expr: "rate<0.1%", Line: 45, Column: 21},
-			{Metric: "update.sent", Expr: "rate>=90/s", Line: 46, Column: 16},
+			{Metric: "update.accepted", Expr: "p(99)<250ms", Line: 45, Column: 21},
+			{Metric: "update.accepted", Expr: "p(99.9)<1s", Line: 45, Column: 36},
+			{Metric: "update.rejected", Expr: "rate<0.1%", Line: 46, Column: 21},
+			{Metric: "update.sent", Expr: "rate>=90/s", Line: 47, Column: 16},
 		},
 		Source: "testdata/full.yaml",
 	}
@@ -57,7 +57,7 @@ func TestParseFillsEveryDefault(t *testing.T) {
 	}
 	want := &Scenario{
 		Name:   "smoke",
-		Target: Target{Endpoint: "embedded", Emulator: Emulator{Limits: LimitsDefault}},
+		Target: Target{Endpoint: "embedded", HashMatchesDollar: true, Emulator: Emulator{Limits: LimitsDefault}},
 		Fleet: Fleet{Things: 10, Name: "sim-{i:05}", ConnectRate: 100, KeepAlive: 60 * time.Second,
 			CleanStart: true, Shadows: []string{"classic"}},
 		Phases: []Phase{{Name: "phase-1", Duration: 30 * time.Second, From: 50, To: 50,

@@ -54,9 +54,7 @@ func Run(ctx context.Context, s *Scenario, opts RunOptions) (*metrics.Report, er
 		return nil, err
 	}
 	cfg := s.loadConfig(gen)
-	// Expected fan-out counts "#" as matching $aws topics, as the AWS console
-	// showed and as the embedded emulator is configured.
-	cfg.HashMatchesDollar = true
+	cfg.HashMatchesDollar = s.Target.HashMatchesDollar
 	if s.Target.Embedded() {
 		stop, err := s.startEmbedded(ctx, &cfg, logw)
 		if err != nil {
@@ -191,7 +189,7 @@ func (s *Scenario) startEmbedded(ctx context.Context, cfg *load.Config, logw io.
 		Listen:            "127.0.0.1:0",
 		Limits:            emulator.LimitsProfile(s.Target.Emulator.Limits),
 		Latency:           latency,
-		HashMatchesDollar: true,
+		HashMatchesDollar: s.Target.HashMatchesDollar,
 		Logger:            slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {

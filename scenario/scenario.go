@@ -67,6 +67,11 @@ type Target struct {
 	ALPN string
 	// ServerName overrides the TLS server name (SNI); empty uses the host.
 	ServerName string
+	// HashMatchesDollar says a network "#" subscription receives $aws
+	// topics, as the AWS console showed (the MQTT spec says it must not; the
+	// reference marks it unsure). It sets the embedded emulator and how
+	// observers' expected deliveries are counted. Default true.
+	HashMatchesDollar bool
 	// Emulator configures the embedded emulator.
 	Emulator Emulator
 }
