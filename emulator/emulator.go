@@ -11,6 +11,7 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/shadowload/shadowload/fleet"
 )
@@ -143,7 +144,13 @@ func (e *Emulator) Start() error {
 		return fail(fmt.Errorf("emulator: add hook: %w", err))
 	}
 	l := &guardedListener{id: "mqtts", ln: ln, tlsConfig: tlsConfig, connectTimeout: e.cfg.ConnectTimeout,
-		closeGrace: e.closeGrace, log: e.cfg.Logger}
+		closeGrace: e.closeGrace, log: e.cfg.Logger, disconnectAll: func(listener string) {
+			for _, cl := range srv.Clients.GetAll() {
+				if cl.Net.Listener == listener && !cl.Closed() {
+					_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+				}
+			}
+		}}
 	if err := srv.AddListener(l); err != nil {
 		return fail(fmt.Errorf("emulator: add listener: %w", err))
 	}

@@ -27,6 +27,10 @@ type guardedListener struct {
 	// DISCONNECT before it closes their sockets; 0 means defaultCloseGrace.
 	closeGrace time.Duration
 	log        *slog.Logger
+	// disconnectAll, when set, replaces mochi's close function at Close:
+	// mochi's takes its client map's read lock twice, recursively, and so
+	// deadlocks with a client leaving at the same moment.
+	disconnectAll func(listener string)
 
 	end       atomic.Bool
 	handshake atomic.Int64 // TLS handshakes that failed or timed out
@@ -133,6 +137,10 @@ func (l *guardedListener) Close(closeClients listeners.CloseFn) {
 		disconnected := make(chan struct{})
 		go func() {
 			defer close(disconnected)
+			if l.disconnectAll != nil {
+				l.disconnectAll(l.id)
+				return
+			}
 			closeClients(l.id)
 		}()
 		grace := l.closeGrace
