@@ -368,3 +368,32 @@ func TestCloseDoesNotHangOnClientThatStoppedReading(t *testing.T) {
 		t.Fatal("Close still waiting for a client that stopped reading")
 	}
 }
+
+// TestRapidReconnectsKeepTheirSubscriptions reconnects with one client ID
+// back to back, as a device or the CLI does, each time subscribing and asking
+// for the shadow: every connection must get its reply, however the previous
+// one's teardown interleaves with it.
+func TestRapidReconnectsKeepTheirSubscriptions(t *testing.T) {
+	e := startEmulator(t, nil)
+	id := provision(t, e, "thing-1", "thing", perThingPolicy)
+	for i := 0; i < 200; i++ {
+		c, err := tryDial5(e, id, "thing-1")
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		c.subscribe(t, "$aws/things/thing-1/shadow/get/rejected", "$aws/things/thing-1/shadow/get/accepted")
+		if code := c.publish(t, "$aws/things/thing-1/shadow/get", nil, false); code != 0 {
+			t.Fatalf("connection %d: PUBACK %s", i, mqttc.ReasonString(code))
+		}
+		select {
+		case <-c.msgs:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("connection %d: no reply to its get: the previous connection's teardown took its place", i)
+		}
+		if i%2 == 0 {
+			_ = c.Close() // the next one connects as this one's DISCONNECT is handled
+		}
+		// odd ones stay open: the next one takes over
+	}
+}

@@ -64,7 +64,7 @@ func (h *awsHook) ID() string { return "aws-iot-core" }
 // Provides lists the events the hook handles.
 func (h *awsHook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
+	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablish, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
 		mqtt.OnACLCheck, mqtt.OnPacketRead, mqtt.OnPacketEncode, mqtt.OnPublish, mqtt.OnPublished,
 		mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribed:
 		return true
@@ -173,6 +173,45 @@ func (h *awsHook) refuseConnect(cl *mqtt.Client, code packets.Code, v3Connack bo
 // OnConnectAuthenticate admits exactly the clients OnConnect accepted.
 func (h *awsHook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
 	return h.state(cl) != nil
+}
+
+// OnSessionEstablish lets a connection that ends an older one with the same
+// client ID wait for that one's teardown. mochi removes a client whose
+// session ends by its client ID, after it has checked for a takeover; a new
+// connection added to the client map in between is removed in its place and
+// receives nothing. So when the older connection's session ends with it, the
+// newer one disconnects it (reason 0x8E, as a takeover does) and waits, at
+// most takeoverWait, until mochi has removed it. A session that outlives its
+// connection is taken over by mochi as usual.
+func (h *awsHook) OnSessionEstablish(cl *mqtt.Client, _ packets.Packet) {
+	old, ok := h.srv.Clients.Get(cl.ID)
+	if !ok || old == cl || !sessionEnds(old) {
+		return
+	}
+	if !old.Closed() {
+		_ = h.srv.DisconnectClient(old, packets.ErrSessionTakenOver)
+	}
+	deadline := time.Now().Add(takeoverWait)
+	for time.Now().Before(deadline) {
+		if cur, ok := h.srv.Clients.Get(cl.ID); !ok || cur != old || old.IsTakenOver() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// takeoverWait bounds how long a connection waits for the teardown of the
+// connection it replaces.
+const takeoverWait = 2 * time.Second
+
+// sessionEnds reports whether a client's session ends with its connection,
+// as mochi decides it: MQTT 5 with no session expiry, or MQTT 3.1.1 with a
+// clean session.
+func sessionEnds(cl *mqtt.Client) bool {
+	if cl.Properties.ProtocolVersion == 5 {
+		return cl.Properties.Props.SessionExpiryInterval == 0
+	}
+	return cl.Properties.Clean
 }
 
 // OnSessionEstablished counts the subscriptions a resumed session brought.
