@@ -27,9 +27,14 @@ type ids struct {
 	connectFailed                map[string]metrics.ID
 	bytesOut, bytesIn            metrics.ID
 	violations                   metrics.ID
-	fanout                       []metrics.ID // per observer group
-	fanoutExpected               []metrics.ID
-	fanoutReceived               []metrics.ID
+	fanout                       []fanoutIDs // per observer group
+}
+
+// fanoutIDs are the metrics of one observer group, and of each of its
+// filters when it has several.
+type fanoutIDs struct {
+	latency, expected, received metrics.ID
+	filters                     []fanoutIDs
 }
 
 // connectReasons are the labels of connect failures.
@@ -71,9 +76,13 @@ func declare(set *metrics.Set, groups []ObserverGroup) *ids {
 	m.bytesIn = set.Counter("bytes.in")
 	m.violations = set.Counter("violations")
 	for _, g := range groups {
-		m.fanout = append(m.fanout, set.Latency("fanout."+g.Name))
-		m.fanoutExpected = append(m.fanoutExpected, set.Counter("fanout."+g.Name+".expected"))
-		m.fanoutReceived = append(m.fanoutReceived, set.Counter("fanout."+g.Name+".received", metrics.Base("fanout."+g.Name+".expected")))
+		f := declareFanout(set, "fanout."+g.Name)
+		if len(g.Filters) > 1 {
+			for k := range g.Filters {
+				f.filters = append(f.filters, declareFanout(set, "fanout."+g.Name+".f"+strconv.Itoa(k)))
+			}
+		}
+		m.fanout = append(m.fanout, f)
 	}
 	return m
 }
@@ -86,4 +95,14 @@ func rejectIndex(code int) int {
 		}
 	}
 	return len(rejectCodes)
+}
+
+// declareFanout declares the latency, expected and received metrics named
+// from prefix.
+func declareFanout(set *metrics.Set, prefix string) fanoutIDs {
+	return fanoutIDs{
+		latency:  set.Latency(prefix),
+		expected: set.Counter(prefix + ".expected"),
+		received: set.Counter(prefix+".received", metrics.Base(prefix+".expected")),
+	}
 }

@@ -70,11 +70,19 @@ func (r *runner) connectObservers(ctx context.Context) error {
 // from that stamp. Get and delete replies echo an older state: counted, not
 // timed.
 func (r *runner) observe(o *observer) func(p *paho.Publish) {
-	id, idRecv := r.ids.fanout[o.group], r.ids.fanoutReceived[o.group]
+	ids := r.ids.fanout[o.group]
+	filters := r.cfg.Observers[o.group].Filters
 	return func(p *paho.Publish) {
 		now := int64(time.Since(r.start))
 		o.received.Add(1)
-		o.rec.Add(idRecv, 1)
+		o.rec.Add(ids.received, 1)
+		per := -1
+		if len(ids.filters) > 0 {
+			per = firstMatch(filters, p.Topic, r.cfg.HashMatchesDollar)
+			if per >= 0 {
+				o.rec.Add(ids.filters[per].received, 1)
+			}
+		}
 		tp, err := shadow.ParseTopic(p.Topic)
 		if err != nil || tp.Op != shadow.OpUpdate || tp.Kind == shadow.KindRejected {
 			return
@@ -90,8 +98,23 @@ func (r *runner) observe(o *observer) func(p *paho.Publish) {
 			}
 			o.lastDelta[k] = stamp
 		}
-		o.rec.Record(id, now-stamp)
+		o.rec.Record(ids.latency, now-stamp)
+		if per >= 0 {
+			o.rec.Record(ids.filters[per].latency, now-stamp)
+		}
 	}
+}
+
+// firstMatch returns the index of the first filter matching topic, or -1: a
+// delivery is counted once, for the first of a connection's filters it
+// matches.
+func firstMatch(filters []string, name string, dollarWildcards bool) int {
+	for k, f := range filters {
+		if topic.Match(f, name, dollarWildcards) {
+			return k
+		}
+	}
+	return -1
 }
 
 // shadowIndex numbers a thing's shadow across the fleet, for per-shadow
@@ -122,10 +145,15 @@ func (e *observerError) Unwrap() error { return e.err }
 
 // expectedFanout counts, per observer group, the deliveries its filters
 // should have received from the fleet's traffic: every request, reply,
-// documents and delta message whose topic matches one of the group's filters,
-// once per connection of the group.
-func (r *runner) expectedFanout() []int64 {
-	out := make([]int64, len(r.cfg.Observers))
+// documents and delta message whose topic matches one of the group's
+// filters, once per connection of the group. perFilter splits each group's
+// count by the first filter matching (for groups of several filters).
+func (r *runner) expectedFanout() (groups []int64, perFilter [][]int64) {
+	groups = make([]int64, len(r.cfg.Observers))
+	perFilter = make([][]int64, len(r.cfg.Observers))
+	for g, grp := range r.cfg.Observers {
+		perFilter[g] = make([]int64, len(grp.Filters))
+	}
 	var kindTopic [numEvents]string
 	for _, t := range r.things {
 		for si := range t.shadows {
@@ -148,17 +176,16 @@ func (r *runner) expectedFanout() []int64 {
 					if n == 0 {
 						continue
 					}
-					for _, f := range grp.Filters {
-						if topic.Match(f, name, r.cfg.HashMatchesDollar) {
-							out[g] += n * int64(len(grp.Bundles))
-							break
-						}
+					if f := firstMatch(grp.Filters, name, r.cfg.HashMatchesDollar); f >= 0 {
+						n *= int64(len(grp.Bundles))
+						groups[g] += n
+						perFilter[g][f] += n
 					}
 				}
 			}
 		}
 	}
-	return out
+	return groups, perFilter
 }
 
 // shadowPrefix is the topic prefix of a classic ("") or named shadow.

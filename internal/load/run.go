@@ -135,8 +135,13 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	close(stopTicks)
 	<-ticksDone
 
-	for g, n := range r.expectedFanout() {
-		r.connRec.Add(r.ids.fanoutExpected[g], n)
+	groups, perFilter := r.expectedFanout()
+	for g, n := range groups {
+		ids := r.ids.fanout[g]
+		r.connRec.Add(ids.expected, n)
+		for k, fid := range ids.filters {
+			r.connRec.Add(fid.expected, perFilter[g][k])
+		}
 	}
 	observerLost := ""
 	for _, o := range r.observers {

@@ -218,3 +218,27 @@ func TestRunFanoutTimesOnlyUpdateMessages(t *testing.T) {
 		t.Errorf("fan-out timed %d deliveries, want the %d update replies only", timed, updates)
 	}
 }
+
+func TestRunCountsFanoutPerFilter(t *testing.T) {
+	cfg := testFleet(t, 4, 1, func(c *emulator.Config) { c.Limits = emulator.LimitsNone })
+	cfg.Observers[0].Filters = []string{"$aws/things/+/shadow/update/documents", "$aws/things/+/shadow/update/accepted"}
+	cfg.Phases = []PhaseSpec{constant(time.Second, 40)}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Report
+	updates := rep.Latencies["update.accepted"].Count
+	for _, f := range []string{"f0", "f1"} {
+		exp, got := rep.Counters["fanout.documents."+f+".expected"], rep.Counters["fanout.documents."+f+".received"]
+		if exp != updates || got != exp {
+			t.Errorf("filter %s: expected %d, received %d, want both %d", f, exp, got, updates)
+		}
+		if n := rep.Latencies["fanout.documents."+f].Count; n != updates {
+			t.Errorf("filter %s timed %d deliveries, want %d", f, n, updates)
+		}
+	}
+	if exp, got := rep.Counters["fanout.documents.expected"], rep.Counters["fanout.documents.received"]; exp != 2*updates || got != exp {
+		t.Errorf("group: expected %d, received %d, want both %d", exp, got, 2*updates)
+	}
+}
