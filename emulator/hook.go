@@ -12,6 +12,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/internal/policy"
 )
 
@@ -99,7 +100,7 @@ func (h *awsHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
 		return h.refuseConnect(cl, errNoClientCert, false)
 	}
 	leaf := peers[0]
-	certID := CertificateID(leaf.Raw)
+	certID := fleet.CertificateID(leaf.Raw)
 	status, thing, _, ok := h.reg.policySet(certID)
 	if !ok {
 		// Provisioned by another process since we last looked?

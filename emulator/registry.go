@@ -2,9 +2,7 @@ package emulator
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -300,13 +298,6 @@ func (r *Registry) SetCertificateStatus(id string, status CertStatus) error {
 	return r.append(record{Op: opStatus, Cert: id, Status: status})
 }
 
-// CertificateID returns the AWS certificate ID of a DER certificate: the
-// lowercase hex SHA-256 of its bytes.
-func CertificateID(der []byte) string {
-	sum := sha256.Sum256(der)
-	return hex.EncodeToString(sum[:])
-}
-
 func certificateIDFromPEM(certPEM []byte) (string, error) {
 	block, _ := pem.Decode(certPEM)
 	if block == nil || block.Type != "CERTIFICATE" {
@@ -315,7 +306,7 @@ func certificateIDFromPEM(certPEM []byte) (string, error) {
 	if _, err := x509.ParseCertificate(block.Bytes); err != nil {
 		return "", fmt.Errorf("certificate: %w", err)
 	}
-	return CertificateID(block.Bytes), nil
+	return fleet.CertificateID(block.Bytes), nil
 }
 
 // validateThingName applies AWS's rule: 1-128 characters of [a-zA-Z0-9:_-].

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shadowload/shadowload/fleet"
 )
 
 const testPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`
@@ -62,7 +64,7 @@ func TestRegistryRegistersAndPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 	block, _ := pem.Decode(certPEM)
-	if id != CertificateID(block.Bytes) || len(id) != 64 || strings.ToLower(id) != id {
+	if id != fleet.CertificateID(block.Bytes) || len(id) != 64 || strings.ToLower(id) != id {
 		t.Fatalf("certificate ID %q is not the lowercase hex SHA-256 of the DER", id)
 	}
 	again, err := r.RegisterThing(ctx, "thing-1", certPEM, "p")
@@ -213,7 +215,7 @@ func TestRegistryRegistersTenThousandThingsQuickly(t *testing.T) {
 	for i := 0; i < n; i++ {
 		// Distinct IDs without generating 10,000 keys: the registry keys
 		// certificates by ID, which the register record carries.
-		rec := record{Op: opRegister, Thing: "thing-" + strconv.Itoa(i), Cert: CertificateID([]byte(strconv.Itoa(i))), PEM: string(pemOne), Policies: []string{"p"}, Status: StatusActive}
+		rec := record{Op: opRegister, Thing: "thing-" + strconv.Itoa(i), Cert: fleet.CertificateID([]byte(strconv.Itoa(i))), PEM: string(pemOne), Policies: []string{"p"}, Status: StatusActive}
 		if err := r.append(rec); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/shadowload/shadowload/internal/load"
 	"github.com/shadowload/shadowload/internal/topic"
+	"github.com/shadowload/shadowload/shadow"
 )
 
 // Topic filter limits of AWS IoT Core.
@@ -21,11 +22,11 @@ const (
 // ShadowTopic("sim-1", "classic", "update/accepted") =
 // "$aws/things/sim-1/shadow/update/accepted"; shadow is ClassicShadow or the
 // name of a named shadow.
-func ShadowTopic(thing, shadow, suffix string) string {
-	if shadow == ClassicShadow {
-		return "$aws/things/" + thing + "/shadow/" + suffix
+func ShadowTopic(thing, shadowName, suffix string) string {
+	if shadowName == ClassicShadow {
+		shadowName = ""
 	}
-	return "$aws/things/" + thing + "/shadow/name/" + shadow + "/" + suffix
+	return shadow.Prefix(thing, shadowName) + "/" + suffix
 }
 
 // DeviceFilters gives the topic filters a device of the fleet subscribes to:

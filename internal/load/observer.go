@@ -157,7 +157,7 @@ func (r *runner) expectedFanout() (groups []int64, perFilter [][]int64) {
 	var kindTopic [numEvents]string
 	for _, t := range r.things {
 		for si := range t.shadows {
-			prefix := shadowPrefix(t.bundle.Thing, t.names[si])
+			prefix := shadow.Prefix(t.bundle.Thing, t.names[si])
 			for op := Op(0); op < numOps; op++ {
 				kindTopic[evtRequest+int(op)] = prefix + "/" + op.String()
 				kindTopic[evtAccepted+int(op)] = prefix + "/" + op.String() + "/accepted"
@@ -186,12 +186,4 @@ func (r *runner) expectedFanout() (groups []int64, perFilter [][]int64) {
 		}
 	}
 	return groups, perFilter
-}
-
-// shadowPrefix is the topic prefix of a classic ("") or named shadow.
-func shadowPrefix(thing, name string) string {
-	if name == "" {
-		return "$aws/things/" + thing + "/shadow"
-	}
-	return "$aws/things/" + thing + "/shadow/name/" + name
 }

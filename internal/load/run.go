@@ -13,18 +13,17 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/shadowload/shadowload/metrics"
+	"github.com/shadowload/shadowload/shadow"
 )
 
 // Progress is the run's state once a second, for a live progress line.
 type Progress struct {
-	Phase        string        // the running phase, or "connect" before the schedule starts
-	Elapsed      time.Duration // since the schedule started, or since the run started while connecting
-	Duration     time.Duration // of the whole schedule
-	Connected    int
-	Things       int
-	TargetRate   float64 // scheduled requests per second now
-	AchievedRate float64 // requests sent per second in the last interval
-	Interval     metrics.Interval
+	Phase      string        // the running phase, or "connect" before the schedule starts
+	Elapsed    time.Duration // since the schedule started, or since the run started while connecting
+	Connected  int
+	Things     int
+	TargetRate float64          // scheduled requests per second now
+	Interval   metrics.Interval // what was sent and measured in the last second
 }
 
 // Result is what a run produced.
@@ -200,7 +199,7 @@ func (r *runner) build() {
 		t := &thing{index: i, local: int32(len(w.things)), bundle: b, names: r.cfg.Shadows, inflight: newInflight(r.cfg.InFlight)}
 		t.shadows = make([]shadowState, len(r.cfg.Shadows))
 		for si, name := range r.cfg.Shadows {
-			prefix := shadowPrefix(b.Thing, name)
+			prefix := shadow.Prefix(b.Thing, name)
 			for op := Op(0); op < numOps; op++ {
 				t.shadows[si].topics[op] = prefix + "/" + op.String()
 			}
@@ -323,7 +322,6 @@ func (r *runner) tick(c *metrics.Collector, stop <-chan struct{}, done chan<- st
 			}
 			p := Progress{
 				Elapsed:    elapsed,
-				Duration:   r.sched.Duration(),
 				Connected:  r.connectedNow(),
 				Things:     len(r.things),
 				TargetRate: r.sched.RateAt(elapsed),
@@ -331,13 +329,6 @@ func (r *runner) tick(c *metrics.Collector, stop <-chan struct{}, done chan<- st
 			}
 			if n := r.sched.PhaseAt(elapsed); n >= 0 {
 				p.Phase = r.cfg.Phases[n].Name
-			}
-			var sent int64
-			for op := Op(0); op < numOps; op++ {
-				sent += iv.Counters[op.String()+".sent"]
-			}
-			if iv.Elapsed > 0 {
-				p.AchievedRate = float64(sent) / iv.Elapsed.Seconds()
 			}
 			r.cfg.Tick(p)
 		}
