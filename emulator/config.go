@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/shadowload/shadowload/internal/iotcore"
 )
 
 // LimitsProfile selects which AWS limits the emulator enforces beyond the
@@ -31,17 +33,17 @@ const (
 
 // AWS protocol limits the broker applies in every profile.
 const (
-	MaxPayload          = 128 * 1024 // bytes of PUBLISH payload
-	MaxTopicLength      = 256        // bytes of topic name or filter
-	MaxTopicSlashes     = 7          // forward slashes in a topic or filter
-	MaxFiltersPerSub    = 8          // topic filters in one SUBSCRIBE
-	MaxSubscriptions    = 50         // subscriptions held by one connection
-	MinKeepAlive        = 30         // seconds; lower values are raised
-	MaxKeepAlive        = 1200       // seconds; higher values and 0 become this
-	MaxClientIDLength   = 128        // bytes
-	awsPublishesPerSec  = 100        // LimitsAWS: publishes per second per connection, in + out
-	awsBytesPerSec      = 512 * 1024 // LimitsAWS: payload bytes per second per connection, in + out
-	maxSessionExpirySec = 7 * 24 * 3600
+	MaxPayload          = iotcore.MaxPayload                    // bytes of PUBLISH payload
+	MaxTopicLength      = iotcore.MaxTopicBytes                 // bytes of topic name or filter
+	MaxTopicSlashes     = iotcore.MaxTopicSlashes               // forward slashes in a topic or filter
+	MaxFiltersPerSub    = iotcore.MaxFiltersPerSubscribe        // topic filters in one SUBSCRIBE
+	MaxSubscriptions    = iotcore.MaxSubscriptionsPerConnection // subscriptions held by one connection
+	MinKeepAlive        = iotcore.MinKeepAlive                  // seconds; lower values are raised
+	MaxKeepAlive        = iotcore.MaxKeepAlive                  // seconds; higher values and 0 become this
+	MaxClientIDLength   = iotcore.MaxClientIDBytes              // bytes
+	awsPublishesPerSec  = iotcore.PublishesPerSecond            // LimitsAWS: publishes per second per connection, in + out
+	awsBytesPerSec      = iotcore.BytesPerSecond                // LimitsAWS: payload bytes per second per connection, in + out
+	maxSessionExpirySec = uint32(iotcore.MaxSessionExpiry / time.Second)
 )
 
 // Config configures an Emulator. Only DataDir is required; the zero value of

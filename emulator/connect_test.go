@@ -13,6 +13,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/shadowload/shadowload/fleet"
+	"github.com/shadowload/shadowload/internal/iotcore"
 	"github.com/shadowload/shadowload/internal/mqttc"
 )
 
@@ -41,8 +42,8 @@ func TestConnectAllowedAdvertisesAWSLimits(t *testing.T) {
 
 func TestKeepAliveClampedToAWSRange(t *testing.T) {
 	for in, want := range map[uint16]uint16{0: 1200, 1: 30, 29: 30, 30: 30, 600: 600, 1200: 1200, 1201: 1200, 65535: 1200} {
-		if got := clampKeepAlive(in); got != want {
-			t.Errorf("clampKeepAlive(%d) = %d, want %d", in, got, want)
+		if got := iotcore.ClampKeepAlive(in); got != want {
+			t.Errorf("iotcore.ClampKeepAlive(%d) = %d, want %d", in, got, want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/shadowload/shadowload/fleet"
+	"github.com/shadowload/shadowload/internal/iotcore"
 	"github.com/shadowload/shadowload/internal/policy"
 )
 
@@ -120,7 +121,7 @@ func (h *awsHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
 	if !cs.allowed(h.reg, policy.Connect, cl.ID) {
 		return h.refuseConnect(cl, packets.ErrNotAuthorized, false)
 	}
-	cl.State.Keepalive = clampKeepAlive(cl.State.Keepalive)
+	cl.State.Keepalive = iotcore.ClampKeepAlive(cl.State.Keepalive)
 	cl.State.ServerKeepalive = v5
 	if atomic.LoadUint32(&cl.Properties.Will.Flag) == 1 && !h.willAllowed(cs, cl.Properties.Will) {
 		atomic.StoreUint32(&cl.Properties.Will.Flag, 0)

@@ -12,18 +12,6 @@ func topicWithinLimits(topic string) bool {
 	return len(topic) <= MaxTopicLength && strings.Count(topic, "/") <= MaxTopicSlashes
 }
 
-// clampKeepAlive applies AWS's keep-alive rule: 0 and values above the
-// maximum become MaxKeepAlive, values below the minimum become MinKeepAlive.
-func clampKeepAlive(secs uint16) uint16 {
-	switch {
-	case secs == 0 || secs > MaxKeepAlive:
-		return MaxKeepAlive
-	case secs < MinKeepAlive:
-		return MinKeepAlive
-	}
-	return secs
-}
-
 // connLimiter is a pair of token buckets, messages and bytes per second, each
 // holding one second's worth, shared by a connection's inbound and outbound
 // publishes.

@@ -7,27 +7,23 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 
 	"github.com/shadowload/shadowload/emulator/internal/shadowsvc"
-)
-
-// Shadow service limits of the default and aws profiles.
-const (
-	shadowRequestsPerSecond = 20 // per shadow
-	shadowInFlightPerConn   = 10 // per connection
+	"github.com/shadowload/shadowload/internal/iotcore"
+	"github.com/shadowload/shadowload/internal/latency"
 )
 
 // shadowConfig maps the emulator's config to the shadow service's.
 func shadowConfig(cfg Config) shadowsvc.Config {
 	sc := shadowsvc.Config{DataDir: cfg.DataDir, Latency: cfg.Latency, Stall: cfg.Stall}
 	if cfg.Limits != LimitsNone {
-		sc.RequestsPerSecond = shadowRequestsPerSecond
-		sc.InFlightPerConn = shadowInFlightPerConn
+		sc.RequestsPerSecond = iotcore.ShadowRequestsPerSecond
+		sc.InFlightPerConn = iotcore.ShadowInFlightPerConnection
 	}
 	return sc
 }
 
 // validateShadowConfig checks the calibration specs before anything starts.
 func validateShadowConfig(cfg Config) error {
-	if _, err := shadowsvc.ParseLatency(cfg.Latency); err != nil {
+	if _, err := latency.Parse(cfg.Latency); err != nil {
 		return fmt.Errorf("emulator: latency %q: %w", cfg.Latency, err)
 	}
 	if _, err := shadowsvc.ParseStall(cfg.Stall); err != nil {

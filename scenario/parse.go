@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shadowload/shadowload/internal/iotcore"
+	"github.com/shadowload/shadowload/internal/latency"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -256,7 +258,7 @@ func (d *decoder) emulator(n *yaml.Node, path string, e *Emulator) {
 			}
 		case "latency":
 			if s, ok := d.scalar(v, p, "a latency such as fixed:20ms"); ok {
-				l, err := ParseLatency(s)
+				l, err := latency.Parse(s)
 				if err != nil {
 					d.errorf(v, p, "%v", err)
 				}
@@ -371,7 +373,7 @@ func (d *decoder) observers(n *yaml.Node, path string, s *Scenario) {
 				d.list(v, kp, "topic filters", func(j int, fn *yaml.Node) {
 					fp := index(kp, j)
 					if f, ok := d.scalar(fn, fp, "a topic filter"); ok {
-						if err := checkFilter(f); err != nil {
+						if err := iotcore.CheckFilter(f); err != nil {
 							d.errorf(fn, fp, "%v", err)
 						}
 						o.Filters = append(o.Filters, f)
@@ -380,9 +382,9 @@ func (d *decoder) observers(n *yaml.Node, path string, s *Scenario) {
 				switch c := len(resolve(v).Content); {
 				case resolve(v).Kind != yaml.SequenceNode:
 				case c == 0:
-					d.errorf(v, kp, "empty; want 1 to %d topic filters", maxFiltersPerObserver)
-				case c > maxFiltersPerObserver:
-					d.errorf(v, kp, "%d filters; AWS allows %d per SUBSCRIBE", c, maxFiltersPerObserver)
+					d.errorf(v, kp, "empty; want 1 to %d topic filters", iotcore.MaxFiltersPerSubscribe)
+				case c > iotcore.MaxFiltersPerSubscribe:
+					d.errorf(v, kp, "%d filters; AWS allows %d per SUBSCRIBE", c, iotcore.MaxFiltersPerSubscribe)
 				}
 			}
 		}) {

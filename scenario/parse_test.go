@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shadowload/shadowload/internal/latency"
 )
 
 func TestParseFullFileKeepsEveryValue(t *testing.T) {
@@ -17,7 +19,7 @@ func TestParseFullFileKeepsEveryValue(t *testing.T) {
 		Name:        "quickstart",
 		Description: "A small fleet reporting telemetry to the embedded emulator.",
 		Target: Target{Endpoint: "embedded", Emulator: Emulator{
-			Limits: LimitsAWS, Latency: Latency{Kind: LatencyFixed, A: 20 * time.Millisecond},
+			Limits: LimitsAWS, Latency: mustLatency(t, "fixed:20ms"),
 		}},
 		Fleet: Fleet{Things: 100, Name: "sim-{i:05}", ConnectRate: 200, KeepAlive: time.Minute,
 			CleanStart: true, Shadows: []string{"classic", "config"}},
@@ -158,7 +160,7 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"name too long", base + "fleet:\n  name: \"" + strings.Repeat("d", 125) + "{i:04}\"\n", []string{
 			"x.yaml:6:9: fleet.name: thing 9 would be named with 129 bytes; AWS allows at most 128"}},
 		{"nine filters", base + "observers:\n  - filters: [a, b, c, d, e, f, g, h, i]\n", []string{"x.yaml:6:14: observers[0].filters: 9 filters; AWS allows 8 per SUBSCRIBE"}},
-		{"bad filter", base + "observers:\n  - filters: [\"a/#/b\"]\n", []string{`x.yaml:6:15: observers[0].filters[0]: topic filter "a/#/b": # must be the last level`}},
+		{"bad filter", base + "observers:\n  - filters: [\"a/#/b\"]\n", []string{`x.yaml:6:15: observers[0].filters[0]: topic filter "a/#/b": + and # must stand alone in a level, and # must be last`}},
 		{"observer without filters", base + "observers:\n  - name: o\n", []string{"x.yaml:6:5: observers[0].filters: missing; want the topic filters to subscribe to"}},
 		{"two generators", base + "payload:\n  fields:\n    t: {int: {}, bool: {}}\n", []string{"x.yaml:7:8: payload.fields.t: 2 generators; want exactly one such as {float: {min: 0, max: 1}}"}},
 		{"observer client ID is a thing name", base + "fleet: {name: \"sim-{i}\"}\nobservers:\n  - {name: sim, count: 2, filters: [a]}\n", []string{
@@ -169,7 +171,7 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"bad endpoint", base + "target:\n  endpoint: example.com\n", []string{
 			`x.yaml:6:13: target.endpoint: "example.com": want "embedded" or host:port such as xxxx-ats.iot.us-east-1.amazonaws.com:8883`,
 			"x.yaml:6:13: target.bundles: missing; a real endpoint needs the certificate bundles written by shadowload provision"}},
-		{"bad latency", base + "target:\n  emulator: {latency: \"fixed:soon\"}\n", []string{`x.yaml:6:23: target.emulator.latency: latency "fixed:soon": "soon" is not a duration such as 20ms`}},
+		{"bad latency", base + "target:\n  emulator: {latency: \"fixed:soon\"}\n", []string{`x.yaml:6:23: target.emulator.latency: latency "fixed:soon": delay "soon" is not a duration; want one such as 20ms`}},
 		{"bad limits", base + "target:\n  emulator: {limits: strict}\n", []string{`x.yaml:6:22: target.emulator.limits: "strict": want one of default, aws, none`}},
 		{"keep alive fraction", base + "fleet:\n  keep_alive: 1500ms\n", []string{"x.yaml:6:15: fleet.keep_alive: 1.5s: want whole seconds up to 65535s"}},
 		{"in flight zero", base + "in_flight: 0\n", []string{"x.yaml:5:12: in_flight: 0: want 1 or more"}},
@@ -275,4 +277,13 @@ func TestThresholdSpecParsesForEvaluation(t *testing.T) {
 			t.Errorf("%+v: %+v, %v", spec, th, err)
 		}
 	}
+}
+
+func mustLatency(t *testing.T, spec string) latency.Dist {
+	t.Helper()
+	d, err := latency.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

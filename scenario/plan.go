@@ -2,18 +2,22 @@ package scenario
 
 import (
 	"fmt"
+	"math"
 	"time"
+
+	"github.com/shadowload/shadowload/internal/iotcore"
+	"github.com/shadowload/shadowload/shadow"
 )
 
 // AWS IoT Core quotas the plan checks against (reference §5).
 const (
-	awsRequestsPerThing     = 20
-	awsPublishesPerConn     = 100
-	awsConnectsPerAccount   = 500
-	awsInFlight             = 10
-	awsStateBytes           = 8192
-	awsMinKeepAlive         = 30 * time.Second
-	awsMaxKeepAlive         = 1200 * time.Second
+	awsRequestsPerThing     = iotcore.ShadowRequestsPerSecond
+	awsPublishesPerConn     = iotcore.PublishesPerSecond
+	awsConnectsPerAccount   = iotcore.ConnectsPerSecondPerAccount
+	awsInFlight             = iotcore.ShadowInFlightPerConnection
+	awsStateBytes           = shadow.DefaultMaxStateBytes
+	awsMinKeepAlive         = iotcore.MinKeepAlive * time.Second
+	awsMaxKeepAlive         = iotcore.MaxKeepAlive * time.Second
 	stateNearFraction       = 0.75
 	fleetConnectionsPerHost = 9000
 )
@@ -159,12 +163,12 @@ func (s *Scenario) globalWarnings(p *Plan) {
 	if s.Fleet.ConnectRate > awsConnectsPerAccount {
 		warn("connect_rate %v is above the AWS account limit of %d connects/s; expect refused connections", s.Fleet.ConnectRate, awsConnectsPerAccount)
 	}
-	if p.DeviceSubscriptions > maxSubscriptions {
-		warn("each device subscribes to %d topics; AWS allows %d subscriptions per connection", p.DeviceSubscriptions, maxSubscriptions)
+	if p.DeviceSubscriptions > iotcore.MaxSubscriptionsPerConnection {
+		warn("each device subscribes to %d topics; AWS allows %d subscriptions per connection", p.DeviceSubscriptions, iotcore.MaxSubscriptionsPerConnection)
 	}
 	for _, o := range s.Observers {
-		if len(o.Filters) > maxFiltersPerObserver {
-			warn("observer %q subscribes to %d filters; AWS allows %d per SUBSCRIBE", o.Name, len(o.Filters), maxFiltersPerObserver)
+		if len(o.Filters) > iotcore.MaxFiltersPerSubscribe {
+			warn("observer %q subscribes to %d filters; AWS allows %d per SUBSCRIBE", o.Name, len(o.Filters), iotcore.MaxFiltersPerSubscribe)
 		}
 	}
 	switch {
@@ -186,13 +190,8 @@ func (s *Scenario) globalWarnings(p *Plan) {
 
 // awsKeepAlive is the keep-alive AWS applies for a requested one.
 func awsKeepAlive(ka time.Duration) time.Duration {
-	switch {
-	case ka == 0 || ka > awsMaxKeepAlive:
-		return awsMaxKeepAlive
-	case ka < awsMinKeepAlive:
-		return awsMinKeepAlive
-	}
-	return ka
+	secs := uint16(min(math.Ceil(max(ka, 0).Seconds()), math.MaxUint16))
+	return time.Duration(iotcore.ClampKeepAlive(secs)) * time.Second
 }
 
 // planPhase works out one phase at its peak.

@@ -71,36 +71,3 @@ func TestRateStringRoundTrips(t *testing.T) {
 func closeRate(a, b Rate) bool {
 	return math.Abs(float64(a-b)) <= 1e-9*math.Max(1, math.Abs(float64(b)))
 }
-
-func TestParseLatency(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Latency
-		err  string
-	}{
-		{in: "fixed:20ms", want: Latency{Kind: LatencyFixed, A: 20e6}},
-		{in: "uniform:10ms-30ms", want: Latency{Kind: LatencyUniform, A: 10e6, B: 30e6}},
-		{in: "normal:20ms,5ms", want: Latency{Kind: LatencyNormal, A: 20e6, B: 5e6}},
-		{in: "none", want: Latency{}},
-		{in: "uniform:30ms-10ms", err: `latency "uniform:30ms-10ms": minimum 30ms is above maximum 10ms`},
-		{in: "fixed:-1ms", err: `latency "fixed:-1ms": -1ms is negative`},
-		{in: "gamma:1ms", err: `latency "gamma:1ms": unknown distribution "gamma"; want fixed, uniform or normal`},
-		{in: "20ms", err: `latency "20ms": want fixed:20ms, uniform:10ms-30ms, normal:20ms,5ms or none`},
-		{in: "normal:20ms", err: `latency "normal:20ms": want normal:MEAN,STDDEV such as normal:20ms,5ms`},
-	}
-	for _, tt := range tests {
-		got, err := ParseLatency(tt.in)
-		if tt.err != "" {
-			if err == nil || err.Error() != tt.err {
-				t.Errorf("ParseLatency(%q) error %v; want %q", tt.in, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("ParseLatency(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
-		}
-		if got.String() != tt.in {
-			t.Errorf("Latency %+v String() = %q; want %q", got, got.String(), tt.in)
-		}
-	}
-}

@@ -180,15 +180,11 @@ func (s *Scenario) startEmbedded(ctx context.Context, cfg *load.Config, logw io.
 		return nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	latency := ""
-	if s.Target.Emulator.Latency.Kind != LatencyNone {
-		latency = s.Target.Emulator.Latency.String()
-	}
 	em, err := emulator.New(emulator.Config{
 		DataDir:           filepath.Join(dir, "data"),
 		Listen:            "127.0.0.1:0",
 		Limits:            emulator.LimitsProfile(s.Target.Emulator.Limits),
-		Latency:           latency,
+		Latency:           s.Target.Emulator.Latency.String(),
 		HashMatchesDollar: s.Target.HashMatchesDollar,
 		Logger:            slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelError})),
 	})

@@ -1,6 +1,10 @@
 package scenario
 
-import "time"
+import (
+	"time"
+
+	"github.com/shadowload/shadowload/internal/latency"
+)
 
 // Defaults applied by Parse to keys a scenario file leaves out.
 const (
@@ -100,7 +104,7 @@ type Emulator struct {
 	Limits Limits
 	// Latency is the delay the emulator adds before each shadow response;
 	// the zero value adds none.
-	Latency Latency
+	Latency latency.Dist
 }
 
 // Fleet describes the simulated devices: one MQTT connection per thing.

@@ -9,14 +9,8 @@ import (
 	"github.com/shadowload/shadowload/shadow"
 )
 
-// Topic filter limits of AWS IoT Core.
-const (
-	maxTopicBytes         = 256
-	maxTopicSlashes       = 7
-	maxFiltersPerObserver = 8
-	maxSubscriptions      = 50
-	maxShadowName         = 64
-)
+// maxShadowName is the longest shadow name AWS accepts.
+const maxShadowName = 64
 
 // ShadowTopic gives the topic of a shadow operation, such as
 // ShadowTopic("sim-1", "classic", "update/accepted") =
@@ -49,28 +43,6 @@ func checkShadowName(name string) error {
 	for _, r := range name {
 		if !thingNameRune(r) && r != '$' {
 			return fmt.Errorf("shadow name %q: character %q is not allowed; want [$a-zA-Z0-9:_-]", name, r)
-		}
-	}
-	return nil
-}
-
-// checkFilter reports why f is not a topic filter AWS IoT Core accepts.
-func checkFilter(f string) error {
-	switch {
-	case f == "":
-		return fmt.Errorf("empty topic filter")
-	case len(f) > maxTopicBytes:
-		return fmt.Errorf("topic filter %q has %d bytes; AWS allows %d", f, len(f), maxTopicBytes)
-	case strings.Count(f, "/") > maxTopicSlashes:
-		return fmt.Errorf("topic filter %q has %d slashes; AWS allows %d", f, strings.Count(f, "/"), maxTopicSlashes)
-	}
-	levels := strings.Split(f, "/")
-	for i, l := range levels {
-		switch {
-		case l == "#" && i != len(levels)-1:
-			return fmt.Errorf("topic filter %q: # must be the last level", f)
-		case l != "#" && l != "+" && strings.ContainsAny(l, "#+"):
-			return fmt.Errorf("topic filter %q: level %q mixes a wildcard with other characters", f, l)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shadowload/shadowload/fleet"
+	"github.com/shadowload/shadowload/internal/iotcore"
 )
 
 // Section says which part of the shadow an update writes.
@@ -63,7 +64,7 @@ type Config struct {
 	Fields func(worker int) FieldsFunc
 
 	Timeout   time.Duration // a request unanswered this long is timed out; default 10s
-	InFlight  int           // per connection; default 10 (AWS)
+	InFlight  int           // per connection; default iotcore.ShadowInFlightPerConnection
 	Workers   int           // default 4×GOMAXPROCS
 	LateBound time.Duration // a send this far behind its slot is late; default 10ms
 
@@ -98,17 +99,17 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 60 * time.Second
 	}
-	if cfg.QoS > 1 {
+	if cfg.QoS > iotcore.MaxQoS {
 		return cfg, fmt.Errorf("QoS %d: AWS IoT Core supports 0 and 1", cfg.QoS)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.InFlight <= 0 {
-		cfg.InFlight = 10
+		cfg.InFlight = iotcore.ShadowInFlightPerConnection
 	}
-	if cfg.InFlight > 100 {
-		return cfg, fmt.Errorf("in-flight cap %d: at most 100, the unacknowledged QoS 1 messages AWS allows a connection", cfg.InFlight)
+	if cfg.InFlight > iotcore.MaxInflight {
+		return cfg, fmt.Errorf("in-flight cap %d: at most %d, the unacknowledged QoS 1 messages AWS allows a connection", cfg.InFlight, iotcore.MaxInflight)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4 * runtime.GOMAXPROCS(0)

@@ -10,7 +10,7 @@
 // parallel. The service enforces AWS's per-shadow request rate and
 // per-connection in-flight limits with 429 TOO_MANY_REQUESTS rejections.
 //
-// For calibration the service can delay responses ([Latency]) and pause
+// For calibration the service can delay responses ([latency.Dist]) and pause
 // periodically ([Stall]). A request is always applied at its arrival, in
 // arrival order; only the publishing of its responses is held back, by one
 // scheduler goroutine, until the drawn delay measured from the arrival has

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shadowload/shadowload/internal/latency"
 	"github.com/shadowload/shadowload/shadow"
 )
 
@@ -27,7 +28,7 @@ type Config struct {
 	// are not yet published; beyond it requests are rejected 429. 0 means
 	// unlimited.
 	InFlightPerConn int
-	// Latency delays every response; see [ParseLatency]. "" means none.
+	// Latency delays every response; see [latency.Parse]. "" means none.
 	Latency string
 	// Stall pauses the service periodically; see [ParseStall]. "" means never.
 	Stall string
@@ -43,7 +44,7 @@ type Service struct {
 	lim      shadow.Limits
 	now      func() time.Time
 	start    time.Time
-	latency  Latency
+	latency  latency.Dist
 	stall    Stall
 	inFlight int
 	// cost is the rate limiter's price of one request in nanoseconds of
@@ -73,7 +74,7 @@ func New(cfg Config, pub Publisher) (*Service, error) {
 	if cfg.InFlightPerConn < 0 {
 		return nil, fmt.Errorf("shadowsvc: config InFlightPerConn %d: want 0 (unlimited) or more", cfg.InFlightPerConn)
 	}
-	lat, err := ParseLatency(cfg.Latency)
+	lat, err := latency.Parse(cfg.Latency)
 	if err != nil {
 		return nil, fmt.Errorf("shadowsvc: config Latency: %w", err)
 	}

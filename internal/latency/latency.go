@@ -1,4 +1,7 @@
-package shadowsvc
+// Package latency parses and draws the delay distributions the emulator
+// injects for calibration (fixed:20ms, uniform:5ms-50ms, normal:20ms,5ms),
+// the one grammar the emulator flag and scenario files share.
+package latency
 
 import (
 	"fmt"
@@ -7,7 +10,7 @@ import (
 	"time"
 )
 
-// latencyDist names the distribution a [Latency] draws from.
+// latencyDist names the distribution a [Dist] draws from.
 type latencyDist uint8
 
 const (
@@ -17,70 +20,70 @@ const (
 	latencyNormal
 )
 
-// Latency is a response delay distribution. Its zero value adds no delay.
-// Build one with [ParseLatency].
-type Latency struct {
+// Dist is a response delay distribution. Its zero value adds no delay.
+// Build one with [Parse].
+type Dist struct {
 	dist latencyDist
 	// a and b are the distribution's parameters: the delay for fixed,
 	// minimum and maximum for uniform, mean and standard deviation for normal.
 	a, b time.Duration
 }
 
-// latencySyntax is the grammar quoted by ParseLatency's errors.
-const latencySyntax = `want "", fixed:DURATION, uniform:MIN-MAX or normal:MEAN,STDDEV (e.g. fixed:20ms, uniform:5ms-50ms, normal:20ms,5ms)`
+// latencySyntax is the grammar quoted by Parse's errors.
+const latencySyntax = `want none, fixed:DURATION, uniform:MIN-MAX or normal:MEAN,STDDEV (e.g. fixed:20ms, uniform:5ms-50ms, normal:20ms,5ms)`
 
-// ParseLatency parses a latency specification: "" (no delay), fixed:20ms,
+// Parse parses a latency specification: "" or "none" (no delay), fixed:20ms,
 // uniform:5ms-50ms (MIN ≤ MAX) or normal:20ms,5ms (mean and standard
 // deviation; draws below zero become zero). Durations use Go syntax and may
 // not be negative.
-func ParseLatency(spec string) (Latency, error) {
-	if spec == "" {
-		return Latency{}, nil
+func Parse(spec string) (Dist, error) {
+	if spec == "" || spec == "none" {
+		return Dist{}, nil
 	}
 	kind, args, ok := strings.Cut(spec, ":")
 	if !ok {
-		return Latency{}, fmt.Errorf("latency %q: missing ':' after the distribution; %s", spec, latencySyntax)
+		return Dist{}, fmt.Errorf("latency %q: missing ':' after the distribution; %s", spec, latencySyntax)
 	}
 	switch kind {
 	case "fixed":
 		d, err := parseNonNegative(spec, "delay", args)
 		if err != nil {
-			return Latency{}, err
+			return Dist{}, err
 		}
-		return Latency{dist: latencyFixed, a: d}, nil
+		return Dist{dist: latencyFixed, a: d}, nil
 	case "uniform":
 		lo, hi, ok := strings.Cut(args, "-")
 		if !ok {
-			return Latency{}, fmt.Errorf("latency %q: uniform needs MIN-MAX; %s", spec, latencySyntax)
+			return Dist{}, fmt.Errorf("latency %q: uniform needs MIN-MAX; %s", spec, latencySyntax)
 		}
 		a, err := parseNonNegative(spec, "minimum", lo)
 		if err != nil {
-			return Latency{}, err
+			return Dist{}, err
 		}
 		b, err := parseNonNegative(spec, "maximum", hi)
 		if err != nil {
-			return Latency{}, err
+			return Dist{}, err
 		}
 		if a > b {
-			return Latency{}, fmt.Errorf("latency %q: minimum %v exceeds maximum %v; want MIN ≤ MAX", spec, a, b)
+			return Dist{}, fmt.Errorf("latency %q: minimum %v exceeds maximum %v; want MIN ≤ MAX", spec, a, b)
 		}
-		return Latency{dist: latencyUniform, a: a, b: b}, nil
+		return Dist{dist: latencyUniform, a: a, b: b}, nil
 	case "normal":
 		mean, dev, ok := strings.Cut(args, ",")
 		if !ok {
-			return Latency{}, fmt.Errorf("latency %q: normal needs MEAN,STDDEV; %s", spec, latencySyntax)
+			return Dist{}, fmt.Errorf("latency %q: normal needs MEAN,STDDEV; %s", spec, latencySyntax)
 		}
 		a, err := parseNonNegative(spec, "mean", mean)
 		if err != nil {
-			return Latency{}, err
+			return Dist{}, err
 		}
 		b, err := parseNonNegative(spec, "standard deviation", dev)
 		if err != nil {
-			return Latency{}, err
+			return Dist{}, err
 		}
-		return Latency{dist: latencyNormal, a: a, b: b}, nil
+		return Dist{dist: latencyNormal, a: a, b: b}, nil
 	default:
-		return Latency{}, fmt.Errorf("latency %q: unknown distribution %q; %s", spec, kind, latencySyntax)
+		return Dist{}, fmt.Errorf("latency %q: unknown distribution %q; %s", spec, kind, latencySyntax)
 	}
 }
 
@@ -88,7 +91,7 @@ func ParseLatency(spec string) (Latency, error) {
 func parseNonNegative(spec, what, s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("latency %q: %s %q is not a duration (want one such as 20ms): %w", spec, what, s, err)
+		return 0, fmt.Errorf("latency %q: %s %q is not a duration; want one such as 20ms", spec, what, s)
 	}
 	if d < 0 {
 		return 0, fmt.Errorf("latency %q: %s %v is negative; want a duration ≥ 0", spec, what, d)
@@ -97,7 +100,7 @@ func parseNonNegative(spec, what, s string) (time.Duration, error) {
 }
 
 // IsZero reports whether l adds no delay at all.
-func (l Latency) IsZero() bool {
+func (l Dist) IsZero() bool {
 	switch l.dist {
 	case latencyNone:
 		return true
@@ -112,7 +115,7 @@ func (l Latency) IsZero() bool {
 
 // Draw returns one delay drawn from l using r, or from the goroutine-local
 // generator of math/rand/v2 when r is nil (safe for concurrent use).
-func (l Latency) Draw(r *rand.Rand) time.Duration {
+func (l Dist) Draw(r *rand.Rand) time.Duration {
 	switch l.dist {
 	case latencyFixed:
 		return l.a
@@ -143,7 +146,7 @@ func (l Latency) Draw(r *rand.Rand) time.Duration {
 }
 
 // String returns the specification l was parsed from, in canonical form.
-func (l Latency) String() string {
+func (l Dist) String() string {
 	switch l.dist {
 	case latencyFixed:
 		return "fixed:" + l.a.String()

@@ -1,4 +1,4 @@
-package shadowsvc
+package latency
 
 import (
 	"math/rand/v2"
@@ -7,12 +7,13 @@ import (
 	"time"
 )
 
-func TestParseLatencyAcceptsEachDistribution(t *testing.T) {
+func TestParseAcceptsEachDistribution(t *testing.T) {
 	tests := []struct {
 		spec, canon string
 		zero        bool
 	}{
 		{"", "", true},
+		{"none", "", true},
 		{"fixed:20ms", "fixed:20ms", false},
 		{"fixed:0s", "fixed:0s", true},
 		{"uniform:5ms-50ms", "uniform:5ms-50ms", false},
@@ -21,21 +22,21 @@ func TestParseLatencyAcceptsEachDistribution(t *testing.T) {
 		{"normal:1s,0s", "normal:1s,0s", false},
 	}
 	for _, tc := range tests {
-		l, err := ParseLatency(tc.spec)
+		l, err := Parse(tc.spec)
 		if err != nil {
-			t.Errorf("ParseLatency(%q): %v", tc.spec, err)
+			t.Errorf("Parse(%q): %v", tc.spec, err)
 			continue
 		}
 		if got := l.String(); got != tc.canon {
-			t.Errorf("ParseLatency(%q).String() = %q, want %q", tc.spec, got, tc.canon)
+			t.Errorf("Parse(%q).String() = %q, want %q", tc.spec, got, tc.canon)
 		}
 		if got := l.IsZero(); got != tc.zero {
-			t.Errorf("ParseLatency(%q).IsZero() = %v, want %v", tc.spec, got, tc.zero)
+			t.Errorf("Parse(%q).IsZero() = %v, want %v", tc.spec, got, tc.zero)
 		}
 	}
 }
 
-func TestParseLatencyRejectsWithExpectation(t *testing.T) {
+func TestParseRejectsWithExpectation(t *testing.T) {
 	tests := []struct{ spec, want string }{
 		{"20ms", "missing ':'"},
 		{"fixed:", "not a duration"},
@@ -49,13 +50,13 @@ func TestParseLatencyRejectsWithExpectation(t *testing.T) {
 		{"pareto:1ms", "unknown distribution"},
 	}
 	for _, tc := range tests {
-		_, err := ParseLatency(tc.spec)
+		_, err := Parse(tc.spec)
 		if err == nil {
-			t.Errorf("ParseLatency(%q) = nil error, want one mentioning %q", tc.spec, tc.want)
+			t.Errorf("Parse(%q) = nil error, want one mentioning %q", tc.spec, tc.want)
 			continue
 		}
 		if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "want") {
-			t.Errorf("ParseLatency(%q) error %q: want it to mention %q and what is expected", tc.spec, err, tc.want)
+			t.Errorf("Parse(%q) error %q: want it to mention %q and what is expected", tc.spec, err, tc.want)
 		}
 	}
 }
@@ -72,7 +73,7 @@ func TestLatencyDrawStaysInDistribution(t *testing.T) {
 		{"normal:1ms,100ms", 0, time.Hour},
 	}
 	for _, tc := range tests {
-		l, err := ParseLatency(tc.spec)
+		l, err := Parse(tc.spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +98,7 @@ func TestLatencyDrawStaysInDistribution(t *testing.T) {
 }
 
 func TestLatencyNormalClampsAtZero(t *testing.T) {
-	l, err := ParseLatency("normal:1ms,100ms")
+	l, err := Parse("normal:1ms,100ms")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,21 +114,21 @@ func TestLatencyNormalClampsAtZero(t *testing.T) {
 	}
 }
 
-func FuzzParseLatency(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "fixed:20ms", "uniform:5ms-50ms", "normal:20ms,5ms", "uniform:1h-1ns", "fixed:-0s"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, spec string) {
-		l, err := ParseLatency(spec)
+		l, err := Parse(spec)
 		if err != nil {
 			return
 		}
-		back, err := ParseLatency(l.String())
+		back, err := Parse(l.String())
 		if err != nil || back != l {
-			t.Fatalf("ParseLatency(%q) = %v; reparsing its String gives %v, %v", spec, l, back, err)
+			t.Fatalf("Parse(%q) = %v; reparsing its String gives %v, %v", spec, l, back, err)
 		}
 		if d := l.Draw(nil); d < 0 {
-			t.Fatalf("ParseLatency(%q).Draw = %v, want ≥ 0", spec, d)
+			t.Fatalf("Parse(%q).Draw = %v, want ≥ 0", spec, d)
 		}
 	})
 }
