@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/shadowload/shadowload/shadow"
 )
 
 // File names of a bundles directory, the layout `shadowload provision` writes:
@@ -55,7 +57,7 @@ type Bundle struct {
 // replacing an older bundle. The certificate is written last, so a bundle
 // interrupted part-way has no certificate or one that does not match its key.
 func WriteBundle(outDir, thing string, id *Identity) error {
-	if err := ValidateThingName(thing); err != nil {
+	if err := shadow.ValidateThingName(thing); err != nil {
 		return fmt.Errorf("fleet: write bundle: %w", err)
 	}
 	if id == nil || len(id.CertPEM) == 0 || len(id.KeyPEM) == 0 {

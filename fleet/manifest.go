@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/shadowload/shadowload/shadow"
 )
 
 // ManifestVersion is the manifest schema version this package reads and writes.
@@ -100,7 +102,7 @@ func (m *Manifest) validate(source string) error {
 	}
 	seen := make(map[string]int, len(m.Things))
 	for i, t := range m.Things {
-		if err := ValidateThingName(t.Name); err != nil {
+		if err := shadow.ValidateThingName(t.Name); err != nil {
 			return fmt.Errorf("fleet: manifest %s: things[%d]: %w", source, i, err)
 		}
 		if j, dup := seen[t.Name]; dup {

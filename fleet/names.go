@@ -1,80 +1,70 @@
 package fleet
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-)
 
-// MaxThingNameLen is the longest thing name AWS IoT Core accepts.
-const MaxThingNameLen = 128
+	"github.com/shadowload/shadowload/shadow"
+)
 
 // maxIndexWidth bounds the zero-padding width of an "{i:0N}" placeholder; a
 // wider one could never give a valid thing name.
-const maxIndexWidth = MaxThingNameLen
+const maxIndexWidth = shadow.MaxThingNameBytes
 
-// ValidateThingName checks name against the AWS IoT thing-name rule: 1 to 128
-// characters from [a-zA-Z0-9:_-].
-func ValidateThingName(name string) error {
-	if name == "" {
-		return errors.New("fleet: thing name is empty, want 1-128 characters from [a-zA-Z0-9:_-]")
-	}
-	if len(name) > MaxThingNameLen {
-		return fmt.Errorf("fleet: thing name %.20q... is %d characters, want at most %d", name, len(name), MaxThingNameLen)
-	}
-	for i := 0; i < len(name); i++ {
-		if !thingNameByte(name[i]) {
-			return fmt.Errorf("fleet: thing name %q: character %q at offset %d, want only [a-zA-Z0-9:_-]", name, name[i], i)
-		}
-	}
-	return nil
+// NamePattern is a parsed thing-name pattern: the one grammar provisioning,
+// scenario files and the runner share. A pattern is a prefix, at most one
+// index placeholder — "{i}" for the decimal index or "{i:0N}" for the index
+// zero-padded to N digits (1 <= N <= 128) — and a suffix, so "sim-{i:05}"
+// names thing 42 "sim-00042". Prefix and suffix hold only thing-name
+// characters ([a-zA-Z0-9:_-]); a pattern without a placeholder names a
+// single thing.
+type NamePattern struct {
+	prefix, suffix string
+	width          int
+	indexed        bool
 }
 
-func thingNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ':' || c == '_' || c == '-'
-}
-
-// ThingName expands a name pattern for index i (i >= 0). In the pattern "{i}"
-// stands for the decimal index and "{i:0N}" for the index zero-padded to N
-// digits (1 <= N <= 128), so "sim-{i:05}" with 42 gives "sim-00042". Any other
-// use of braces is an error, and so is a result that is not a valid thing name
-// (see ValidateThingName).
-func ThingName(pattern string, i int) (string, error) {
-	if i < 0 {
-		return "", fmt.Errorf("fleet: name pattern %q: index %d is negative", pattern, i)
-	}
-	var b strings.Builder
-	b.Grow(len(pattern) + 8)
-	for j := 0; j < len(pattern); {
-		switch c := pattern[j]; c {
-		case '{':
-			end := strings.IndexByte(pattern[j:], '}')
-			if end < 0 {
-				return "", fmt.Errorf("fleet: name pattern %q: unclosed '{' at offset %d, want {i} or {i:0N}", pattern, j)
-			}
-			width, err := parsePlaceholder(pattern[j+1 : j+end])
-			if err != nil {
-				return "", fmt.Errorf("fleet: name pattern %q: placeholder at offset %d: %w", pattern, j, err)
-			}
-			digits := strconv.Itoa(i)
-			for n := len(digits); n < width; n++ {
-				b.WriteByte('0')
-			}
-			b.WriteString(digits)
-			j += end + 1
-		case '}':
-			return "", fmt.Errorf("fleet: name pattern %q: unmatched '}' at offset %d", pattern, j)
-		default:
-			b.WriteByte(c)
-			j++
+// ParseNamePattern parses a thing-name pattern; errors name the offending
+// part and say what was expected.
+func ParseNamePattern(pattern string) (NamePattern, error) {
+	var p NamePattern
+	open := strings.IndexByte(pattern, '{')
+	if open < 0 {
+		p.prefix = pattern
+	} else {
+		end := strings.IndexByte(pattern[open:], '}')
+		if end < 0 {
+			return NamePattern{}, fmt.Errorf("name pattern %q: unclosed '{' at offset %d, want {i} or {i:0N}", pattern, open)
+		}
+		end += open
+		width, err := parsePlaceholder(pattern[open+1 : end])
+		if err != nil {
+			return NamePattern{}, fmt.Errorf("name pattern %q: placeholder at offset %d: %w", pattern, open, err)
+		}
+		p = NamePattern{prefix: pattern[:open], suffix: pattern[end+1:], width: width, indexed: true}
+		if j := strings.IndexAny(p.suffix, "{}"); j >= 0 {
+			return NamePattern{}, fmt.Errorf("name pattern %q: %q at offset %d: want exactly one {i} or {i:0N} placeholder", pattern, p.suffix[j], end+1+j)
 		}
 	}
-	name := b.String()
-	if err := ValidateThingName(name); err != nil {
-		return "", fmt.Errorf("fleet: name pattern %q with index %d: %w", pattern, i, err)
+	if j := strings.IndexByte(p.prefix, '}'); j >= 0 {
+		return NamePattern{}, fmt.Errorf("name pattern %q: unmatched '}' at offset %d", pattern, j)
 	}
-	return name, nil
+	parts := [...]struct {
+		off  int
+		text string
+	}{{0, p.prefix}, {len(pattern) - len(p.suffix), p.suffix}}
+	for _, part := range parts {
+		for k := 0; k < len(part.text); k++ {
+			if !shadow.IsThingNameByte(part.text[k]) {
+				return NamePattern{}, fmt.Errorf("name pattern %q: character %q at offset %d is not allowed in a thing name; want [a-zA-Z0-9:_-]", pattern, part.text[k], part.off+k)
+			}
+		}
+	}
+	if !p.indexed && p.prefix == "" {
+		return NamePattern{}, fmt.Errorf("name pattern is empty; want a pattern such as sim-{i:05}")
+	}
+	return p, nil
 }
 
 // parsePlaceholder reads the inside of a "{...}" placeholder and returns its
@@ -99,8 +89,84 @@ func parsePlaceholder(spec string) (int, error) {
 	return width, nil
 }
 
-// patternHasIndex reports whether pattern holds at least one index placeholder,
-// so that different indexes give different names.
-func patternHasIndex(pattern string) bool {
-	return strings.Contains(pattern, "{i}") || strings.Contains(pattern, "{i:0")
+// Indexed reports whether the pattern has an index placeholder, so that
+// different indexes give different names.
+func (p NamePattern) Indexed() bool { return p.indexed }
+
+// Name gives the name of thing i (i >= 0). It does not check the length:
+// Check does that for a whole fleet.
+func (p NamePattern) Name(i int) string {
+	if !p.indexed {
+		return p.prefix
+	}
+	n := strconv.Itoa(i)
+	if pad := p.width - len(n); pad > 0 {
+		n = strings.Repeat("0", pad) + n
+	}
+	return p.prefix + n + p.suffix
+}
+
+// Index parses a name the pattern gives back to its index.
+func (p NamePattern) Index(name string) (int, bool) {
+	if !p.indexed {
+		return 0, name == p.prefix
+	}
+	mid, ok := strings.CutPrefix(name, p.prefix)
+	if !ok {
+		return 0, false
+	}
+	mid, ok = strings.CutSuffix(mid, p.suffix)
+	if !ok || mid == "" {
+		return 0, false
+	}
+	for k := 0; k < len(mid); k++ {
+		if mid[k] < '0' || mid[k] > '9' {
+			return 0, false
+		}
+	}
+	i, err := strconv.Atoi(mid)
+	if err != nil || p.Name(i) != name {
+		return 0, false
+	}
+	return i, true
+}
+
+// Check reports why the pattern cannot name things first to first+n-1: a
+// pattern without a placeholder names one thing only, and every name must be
+// a valid thing name (the longest is the last).
+func (p NamePattern) Check(first, n int) error {
+	if n < 1 {
+		return nil
+	}
+	if first < 0 {
+		return fmt.Errorf("first index %d is negative", first)
+	}
+	if n > 1 && !p.indexed {
+		return fmt.Errorf("name pattern %q has no {i} or {i:0N} placeholder, so %d things would share one name", p.prefix, n)
+	}
+	last := first + n - 1
+	if last < first {
+		return fmt.Errorf("%d things from index %d: the index overflows", n, first)
+	}
+	if err := shadow.ValidateThingName(p.Name(last)); err != nil {
+		return fmt.Errorf("thing %d: %w", last, err)
+	}
+	return nil
+}
+
+// ThingName expands a name pattern for index i (i >= 0): ParseNamePattern,
+// then Name, checked to be a valid thing name.
+func ThingName(pattern string, i int) (string, error) {
+	if i < 0 {
+		return "", fmt.Errorf("fleet: name pattern %q: index %d is negative", pattern, i)
+	}
+	p, err := ParseNamePattern(pattern)
+	if err != nil {
+		return "", fmt.Errorf("fleet: %w", err)
+	}
+	name := p.Name(i)
+	if err := shadow.ValidateThingName(name); err != nil {
+		return "", fmt.Errorf("fleet: name pattern %q with index %d: %w", pattern, i, err)
+	}
+	return name, nil
 }

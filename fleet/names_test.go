@@ -3,6 +3,8 @@ package fleet
 import (
 	"strings"
 	"testing"
+
+	"github.com/shadowload/shadowload/shadow"
 )
 
 func TestThingNamePatterns(t *testing.T) {
@@ -18,7 +20,7 @@ func TestThingNamePatterns(t *testing.T) {
 		{"dev{i}", 0, "dev0"},
 		{"dev{i}", 9876, "dev9876"},
 		{"{i}", 7, "7"},
-		{"a:{i}_b-{i:03}", 5, "a:5_b-005"},
+		{"a:{i}_b-03", 5, "a:5_b-03"},
 		{"single-thing", 0, "single-thing"},
 		{"single-thing", 99, "single-thing"},
 		{"x{i:001}", 12, "x12"},
@@ -45,6 +47,7 @@ func TestThingNameRejectsBadPatterns(t *testing.T) {
 		{"empty pattern", "", 0, "empty"},
 		{"unclosed brace", "sim-{i", 0, "unclosed"},
 		{"unmatched close", "sim-i}", 0, "unmatched"},
+		{"two placeholders", "a{i}-{i:03}", 0, "exactly one"},
 		{"unknown placeholder", "sim-{j}", 0, "want {i}"},
 		{"width without zero", "sim-{i:5}", 0, "want {i}"},
 		{"width zero", "sim-{i:00}", 0, "out of range"},
@@ -57,7 +60,7 @@ func TestThingNameRejectsBadPatterns(t *testing.T) {
 		{"dot in name", "sim.{i}", 0, "character '.'"},
 		{"dollar in name", "$sim{i}", 0, "character '$'"},
 		{"non-ASCII in name", "sïm{i}", 0, "character"},
-		{"too long", strings.Repeat("a", 124) + "{i:05}", 0, "at most 128"},
+		{"too long", strings.Repeat("a", 124) + "{i:05}", 0, "want 1–128"},
 		{"padding makes too long", "{i:0129}", 0, "out of range"},
 	}
 	for _, tc := range tests {
@@ -73,30 +76,6 @@ func TestThingNameRejectsBadPatterns(t *testing.T) {
 	}
 }
 
-func TestValidateThingName(t *testing.T) {
-	tests := []struct {
-		name string
-		ok   bool
-	}{
-		{"a", true},
-		{"Thing_01:room-2", true},
-		{strings.Repeat("z", 128), true},
-		{strings.Repeat("z", 129), false},
-		{"", false},
-		{"a b", false},
-		{"a+b", false},
-		{"a#", false},
-		{"a/b", false},
-		{"..", false},
-	}
-	for _, tc := range tests {
-		err := ValidateThingName(tc.name)
-		if (err == nil) != tc.ok {
-			t.Errorf("ValidateThingName(%.30q) = %v, want ok=%v", tc.name, err, tc.ok)
-		}
-	}
-}
-
 func FuzzThingName(f *testing.F) {
 	for _, seed := range []string{"sim-{i:05}", "observer-{i:02}", "{i}", "x{i:0", "}{", "{i:0128}", "a{i}{i:03}b", "{{i}}"} {
 		f.Add(seed, 7)
@@ -106,13 +85,20 @@ func FuzzThingName(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if verr := ValidateThingName(name); verr != nil {
+		if verr := shadow.ValidateThingName(name); verr != nil {
 			t.Fatalf("ThingName(%q, %d) = %q, which is not a valid thing name: %v", pattern, i, name, verr)
 		}
 		if !strings.ContainsAny(pattern, "{}") && name != pattern {
 			t.Fatalf("pattern %q without placeholders expanded to %q", pattern, name)
 		}
-		if i >= 0 && patternHasIndex(pattern) {
+		p, perr := ParseNamePattern(pattern)
+		if perr != nil {
+			t.Fatalf("ThingName(%q, %d) = %q, but the pattern does not parse: %v", pattern, i, name, perr)
+		}
+		if back, ok := p.Index(name); p.Indexed() && (!ok || back != i) {
+			t.Fatalf("pattern %q: Index(%q) = %d, %v; want %d", pattern, name, back, ok, i)
+		}
+		if i >= 0 && p.Indexed() {
 			other, err := ThingName(pattern, i+1)
 			if err == nil && other == name {
 				t.Fatalf("pattern %q gives %q for both %d and %d", pattern, name, i, i+1)

@@ -88,8 +88,12 @@ func (o ProvisionOptions) withDefaults() (ProvisionOptions, error) {
 			o.NamePattern = DefaultObserverPattern
 		}
 	}
-	if o.Things > 1 && !patternHasIndex(o.NamePattern) {
-		return o, fmt.Errorf("fleet: provision: name pattern %q has no {i} or {i:0N} placeholder, so %d things would share one name", o.NamePattern, o.Things)
+	pat, err := ParseNamePattern(o.NamePattern)
+	if err != nil {
+		return o, fmt.Errorf("fleet: provision: %w", err)
+	}
+	if err := pat.Check(o.FirstIndex, o.Things); err != nil {
+		return o, fmt.Errorf("fleet: provision: %w", err)
 	}
 	if o.PolicyName == "" {
 		o.PolicyName = DefaultThingPolicyName

@@ -54,9 +54,9 @@ func (s *Scenario) Apply(o Overrides) error {
 		bad("things", "%d: want 1 or more", o.Things)
 	case o.Things > 0:
 		things = o.Things
-		if pat, err := parseNamePattern(s.Fleet.Name); err != nil {
+		if pat, err := s.Fleet.namePattern(); err != nil {
 			bad("things", "fleet.name: %v", err)
-		} else if err := pat.checkFleet(things); err != nil {
+		} else if err := pat.Check(0, things); err != nil {
 			bad("things", "fleet.name %q: %v", s.Fleet.Name, err)
 		}
 	}

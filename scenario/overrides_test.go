@@ -95,7 +95,7 @@ func TestApplyRejectsBadOverridesAndKeepsTheScenario(t *testing.T) {
 		{"negative rate", "", Overrides{Rate: -2}, "command line: rate: -2/s: want a rate of 0/s or more"},
 		{"negative duration", "", Overrides{Duration: -time.Second}, "command line: duration: -1s: want a duration above zero"},
 		{"name too long for the fleet", "fleet: {name: \"" + strings.Repeat("n", 123) + "{i}\"}\n", Overrides{Things: 1_000_000},
-			"command line: things: fleet.name \"" + strings.Repeat("n", 123) + "{i}\": thing 999999 would be named with 129 bytes; AWS allows at most 128"},
+			"command line: things: fleet.name \"" + strings.Repeat("n", 123) + "{i}\": thing 999999: thing name \"" + strings.Repeat("n", 40) + "\": want 1–128 characters of [a-zA-Z0-9:_-], got 129"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

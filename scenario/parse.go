@@ -15,6 +15,7 @@ import (
 
 	"github.com/shadowload/shadowload/internal/iotcore"
 	"github.com/shadowload/shadowload/internal/latency"
+	"github.com/shadowload/shadowload/shadow"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -296,12 +297,12 @@ func (d *decoder) fleet(n *yaml.Node, path string, f *Fleet) {
 	}) {
 		return
 	}
-	pat, err := parseNamePattern(f.Name)
+	pat, err := f.namePattern()
 	if err != nil {
 		d.errorf(nameNode, join(path, "name"), "%v", err)
 		return
 	}
-	if err := pat.checkFleet(f.Things); err != nil {
+	if err := pat.Check(0, f.Things); err != nil {
 		at := nameNode
 		if at == nil {
 			at = thingsNode
@@ -325,7 +326,7 @@ func (d *decoder) shadows(n *yaml.Node, path string, f *Fleet) {
 		}
 		seen[s] = true
 		if s != ClassicShadow {
-			if err := checkShadowName(s); err != nil {
+			if err := shadow.ValidateShadowName(s); err != nil {
 				d.errorf(item, p, "%v", err)
 				return
 			}
@@ -353,8 +354,8 @@ func (d *decoder) observers(n *yaml.Node, path string, s *Scenario) {
 			switch key {
 			case "name":
 				if name, ok := d.scalar(v, kp, "a name"); ok {
-					if strings.IndexFunc(name, func(r rune) bool { return !thingNameRune(r) }) >= 0 || len(name) > 100 {
-						d.errorf(v, kp, "%q: want 1 to 100 characters from [a-zA-Z0-9:_-]", name)
+					if err := shadow.ValidateThingName(name + "-" + strconv.Itoa(maxObserverCount)); err != nil {
+						d.errorf(v, kp, "%q: its connections' client IDs %s-0… must be thing names: %v", name, name, err)
 					}
 					if line, dup := seen[name]; dup {
 						d.errorf(v, kp, "%q is already the name of the observer at line %d", name, line)
@@ -649,8 +650,8 @@ func (d *decoder) params(n *yaml.Node, path string, keys []string, f *Field) {
 			return
 		case "bytes":
 			d.integer(v, p, 0, &f.Bytes)
-			if f.Bytes > 128*1024 {
-				d.errorf(v, p, "%d: want at most %d, the AWS message size limit", f.Bytes, 128*1024)
+			if f.Bytes > iotcore.MaxPayload {
+				d.errorf(v, p, "%d: want at most %d, the AWS message size limit", f.Bytes, iotcore.MaxPayload)
 			}
 			return
 		}

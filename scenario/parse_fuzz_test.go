@@ -70,21 +70,3 @@ func FuzzRate(f *testing.F) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-// FuzzNamePattern checks that a pattern that parses names things that parse
-// back to their index.
-func FuzzNamePattern(f *testing.F) {
-	for _, s := range []string{"sim-{i:05}", "{i}", "a{i}b", "x-{i:020}", "{i:0}"} {
-		f.Add(s, 12345)
-	}
-	f.Fuzz(func(t *testing.T, pattern string, i int) {
-		p, err := parseNamePattern(pattern)
-		if err != nil || i < 0 {
-			return
-		}
-		name := p.format(i)
-		if got, ok := p.index(name); !ok || got != i {
-			t.Fatalf("%q: thing %d named %q parses back to %d, %v", pattern, i, name, got, ok)
-		}
-	})
-}

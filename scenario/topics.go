@@ -1,16 +1,12 @@
 package scenario
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/shadowload/shadowload/internal/load"
 	"github.com/shadowload/shadowload/internal/topic"
 	"github.com/shadowload/shadowload/shadow"
 )
-
-// maxShadowName is the longest shadow name AWS accepts.
-const maxShadowName = 64
 
 // ShadowTopic gives the topic of a shadow operation, such as
 // ShadowTopic("sim-1", "classic", "update/accepted") =
@@ -33,19 +29,6 @@ func (s *Scenario) DeviceFilters(thing string) []string {
 		}
 	}
 	return load.DeviceFilters(thing, shadows)
-}
-
-// checkShadowName reports why name is not a valid AWS shadow name.
-func checkShadowName(name string) error {
-	if name == "" || len(name) > maxShadowName {
-		return fmt.Errorf("shadow name %q has %d bytes; want 1 to %d", name, len(name), maxShadowName)
-	}
-	for _, r := range name {
-		if !thingNameRune(r) && r != '$' {
-			return fmt.Errorf("shadow name %q: character %q is not allowed; want [$a-zA-Z0-9:_-]", name, r)
-		}
-	}
-	return nil
 }
 
 // matchingThings counts the things of the fleet whose shadow topic with the

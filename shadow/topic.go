@@ -182,31 +182,43 @@ func Prefix(thing, shadow string) string {
 	return thingsPrefix + thing + shadowSeg + nameSeg + shadow
 }
 
+// Name limits of AWS IoT: the one home of the thing and shadow name grammar,
+// which provisioning, scenario files and the emulator all check against.
+const (
+	// MaxThingNameBytes is the longest thing name AWS IoT accepts.
+	MaxThingNameBytes = 128
+	// MaxShadowNameBytes is the longest shadow name AWS IoT accepts.
+	MaxShadowNameBytes = 64
+)
+
+// IsThingNameByte reports whether c may appear in a thing name:
+// [a-zA-Z0-9:_-].
+func IsThingNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ':' || c == '_' || c == '-'
+}
+
+// IsShadowNameByte reports whether c may appear in a shadow name:
+// [$a-zA-Z0-9:_-].
+func IsShadowNameByte(c byte) bool { return IsThingNameByte(c) || c == '$' }
+
 // ValidateThingName checks a thing name: 1–128 characters of [a-zA-Z0-9:_-].
 func ValidateThingName(s string) error {
-	return validateName("thing name", s, 128, false)
+	return validateName("thing name", s, MaxThingNameBytes, IsThingNameByte, "[a-zA-Z0-9:_-]")
 }
 
 // ValidateShadowName checks a shadow name: 1–64 characters of [$a-zA-Z0-9:_-].
 func ValidateShadowName(s string) error {
-	return validateName("shadow name", s, 64, true)
+	return validateName("shadow name", s, MaxShadowNameBytes, IsShadowNameByte, "[$a-zA-Z0-9:_-]")
 }
 
-func validateName(what, s string, maxLen int, dollar bool) error {
-	allowed := "[a-zA-Z0-9:_-]"
-	if dollar {
-		allowed = "[$a-zA-Z0-9:_-]"
-	}
+func validateName(what, s string, maxLen int, allowed func(byte) bool, set string) error {
 	if len(s) == 0 || len(s) > maxLen {
-		return fmt.Errorf("%s %q: want 1–%d characters of %s, got %d", what, s, maxLen, allowed, len(s))
+		return fmt.Errorf("%s %.40q: want 1–%d characters of %s, got %d", what, s, maxLen, set, len(s))
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == ':' || c == '_' || c == '-' || (dollar && c == '$') {
-			continue
+		if !allowed(s[i]) {
+			return fmt.Errorf("%s %q: character %q at byte %d: want only %s", what, s, s[i], i, set)
 		}
-		return fmt.Errorf("%s %q: byte %d is %q: want only %s", what, s, i, c, allowed)
 	}
 	return nil
 }
