@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -152,6 +153,11 @@ func (d *decoder) str(n *yaml.Node, path string, dst *string) {
 
 // integer decodes a YAML integer no smaller than lo.
 func (d *decoder) integer(n *yaml.Node, path string, lo int, dst *int) {
+	d.integerIn(n, path, lo, math.MaxInt, dst)
+}
+
+// integerIn decodes a YAML integer from lo to hi.
+func (d *decoder) integerIn(n *yaml.Node, path string, lo, hi int, dst *int) {
 	s, ok := d.scalar(n, path, "a whole number")
 	if !ok {
 		return
@@ -163,6 +169,10 @@ func (d *decoder) integer(n *yaml.Node, path string, lo int, dst *int) {
 	}
 	if v < lo {
 		d.errorf(n, path, "%d: want %d or more", v, lo)
+		return
+	}
+	if v > hi {
+		d.errorf(n, path, "%d: want at most %d", v, hi)
 		return
 	}
 	*dst = v
@@ -199,6 +209,11 @@ func (d *decoder) boolean(n *yaml.Node, path string, dst *bool) {
 // duration decodes a Go duration that must be positive, or non-negative
 // when zeroOK.
 func (d *decoder) duration(n *yaml.Node, path string, zeroOK bool, dst *time.Duration) {
+	d.durationUpTo(n, path, zeroOK, math.MaxInt64, dst)
+}
+
+// durationUpTo is duration with an upper bound.
+func (d *decoder) durationUpTo(n *yaml.Node, path string, zeroOK bool, hi time.Duration, dst *time.Duration) {
 	s, ok := d.scalar(n, path, "a duration such as 10s or 1m30s")
 	if !ok {
 		return
@@ -209,6 +224,8 @@ func (d *decoder) duration(n *yaml.Node, path string, zeroOK bool, dst *time.Dur
 		d.errorf(n, path, "%q: want a duration such as 10s or 1m30s", s)
 	case v < 0 || v == 0 && !zeroOK:
 		d.errorf(n, path, "%q: want a duration above zero", s)
+	case v > hi:
+		d.errorf(n, path, "%q: want at most %v", s, hi)
 	default:
 		*dst = v
 	}
@@ -222,6 +239,9 @@ func (d *decoder) rate(n *yaml.Node, path string, zeroOK bool, dst *Rate) bool {
 	}
 	v, err := ParseRate(s)
 	switch {
+	case errors.Is(err, ErrRateRange):
+		d.errorf(n, path, "%q: %v", s, ErrRateRange)
+		return false
 	case err != nil:
 		d.errorf(n, path, "%q: want a rate such as 500/s, 30/m or 100/h", s)
 		return false

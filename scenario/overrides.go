@@ -52,6 +52,8 @@ func (s *Scenario) Apply(o Overrides) error {
 	switch {
 	case o.Things < 0:
 		bad("things", "%d: want 1 or more", o.Things)
+	case o.Things > MaxThings:
+		bad("things", "%d: want at most %d", o.Things, MaxThings)
 	case o.Things > 0:
 		things = o.Things
 		if pat, err := s.Fleet.namePattern(); err != nil {
@@ -60,11 +62,11 @@ func (s *Scenario) Apply(o Overrides) error {
 			bad("things", "fleet.name %q: %v", s.Fleet.Name, err)
 		}
 	}
-	if o.Rate < 0 || o.Rate != o.Rate {
-		bad("rate", "%v: want a rate of 0/s or more", o.Rate)
+	if !(o.Rate >= 0 && o.Rate <= MaxRate) {
+		bad("rate", "%v: want a rate from 0/s to %v", o.Rate, MaxRate)
 	}
-	if o.Duration < 0 {
-		bad("duration", "%v: want a duration above zero", o.Duration)
+	if o.Duration < 0 || o.Duration > MaxRunDuration {
+		bad("duration", "%v: want a duration above zero and at most %v", o.Duration, MaxRunDuration)
 	}
 	if len(errs) > 0 {
 		return errs

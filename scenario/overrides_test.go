@@ -92,8 +92,8 @@ func TestApplyRejectsBadOverridesAndKeepsTheScenario(t *testing.T) {
 		{"bad endpoint", "", Overrides{Endpoint: "nowhere", Bundles: "b"},
 			`command line: endpoint: "nowhere": want "embedded" or host:port such as xxxx-ats.iot.us-east-1.amazonaws.com:8883`},
 		{"negative things", "", Overrides{Things: -1}, "command line: things: -1: want 1 or more"},
-		{"negative rate", "", Overrides{Rate: -2}, "command line: rate: -2/s: want a rate of 0/s or more"},
-		{"negative duration", "", Overrides{Duration: -time.Second}, "command line: duration: -1s: want a duration above zero"},
+		{"negative rate", "", Overrides{Rate: -2}, "command line: rate: -2/s: want a rate from 0/s to 1000000/s"},
+		{"negative duration", "", Overrides{Duration: -time.Second}, "command line: duration: -1s: want a duration above zero and at most 720h0m0s"},
 		{"name too long for the fleet", "fleet: {name: \"" + strings.Repeat("n", 123) + "{i}\"}\n", Overrides{Things: 1_000_000},
 			"command line: things: fleet.name \"" + strings.Repeat("n", 123) + "{i}\": thing 999999: thing name \"" + strings.Repeat("n", 40) + "\": want 1–128 characters of [a-zA-Z0-9:_-], got 129"},
 	}

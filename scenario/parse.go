@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shadowload/shadowload/internal/iotcore"
 	"github.com/shadowload/shadowload/internal/latency"
@@ -170,9 +171,9 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 		case "payload":
 			d.payload(v, key, &s.Payload)
 		case "timeout":
-			d.duration(v, key, false, &s.Timeout)
+			d.durationUpTo(v, key, false, MaxTimeout, &s.Timeout)
 		case "in_flight":
-			d.integer(v, key, 1, &s.InFlight)
+			d.integerIn(v, key, 1, iotcore.MaxInflight, &s.InFlight)
 		case "thresholds":
 			d.thresholds(v, key, s)
 		}
@@ -278,12 +279,14 @@ func (d *decoder) fleet(n *yaml.Node, path string, f *Fleet) {
 		switch key {
 		case "things":
 			thingsNode = v
-			d.integer(v, p, 1, &f.Things)
+			d.integerIn(v, p, 1, MaxThings, &f.Things)
 		case "name":
 			nameNode = v
 			d.str(v, p, &f.Name)
 		case "connect_rate":
-			d.rate(v, p, false, &f.ConnectRate)
+			if d.rate(v, p, false, &f.ConnectRate) && f.ConnectRate < MinConnectRate {
+				d.errorf(v, p, "%q: want at least %v", v.Value, MinConnectRate)
+			}
 		case "keep_alive":
 			d.duration(v, p, true, &f.KeepAlive)
 			if f.KeepAlive%1e9 != 0 || f.KeepAlive > 65535e9 {
@@ -459,6 +462,22 @@ func (d *decoder) phases(n *yaml.Node, path string, s *Scenario) {
 	if len(resolve(n).Content) == 0 {
 		d.errorf(n, path, "empty; want at least one phase")
 	}
+	if total := totalDuration(s.Phases); total > MaxRunDuration {
+		d.errorf(n, path, "the phases last %v; want at most %v in all", total, MaxRunDuration)
+	}
+}
+
+// totalDuration adds up the phases' durations, saturating instead of
+// overflowing.
+func totalDuration(phases []Phase) time.Duration {
+	var total time.Duration
+	for _, p := range phases {
+		if p.Duration > math.MaxInt64-total {
+			return math.MaxInt64
+		}
+		total += max(p.Duration, 0)
+	}
+	return total
 }
 
 func (d *decoder) ramp(n *yaml.Node, path string, ph *Phase) {
@@ -489,11 +508,11 @@ func (d *decoder) mix(n *yaml.Node, path string, m *Mix) {
 		p := join(path, key)
 		switch key {
 		case "update":
-			d.integer(v, p, 0, &m.Update)
+			d.integerIn(v, p, 0, MaxMixWeight, &m.Update)
 		case "get":
-			d.integer(v, p, 0, &m.Get)
+			d.integerIn(v, p, 0, MaxMixWeight, &m.Get)
 		case "delete":
-			d.integer(v, p, 0, &m.Delete)
+			d.integerIn(v, p, 0, MaxMixWeight, &m.Delete)
 		}
 	}) && m.Total() == 0 {
 		if !d.hasErrorUnder(path) {

@@ -23,7 +23,12 @@ func (p Phase) RateAt(elapsed time.Duration) Rate {
 func (p Phase) Peak() Rate { return max(p.From, p.To) }
 
 // Requests is the number of requests the phase schedules: the slots of the
-// load engine's schedule that fall inside the phase.
+// load engine's schedule that fall inside the phase. A phase the schedule
+// refuses (which parsing and overrides rule out) has none.
 func (p Phase) Requests() int64 {
-	return load.NewSchedule([]load.Phase{{Duration: p.Duration, From: float64(p.From), To: float64(p.To)}}).Slots()
+	s, err := load.NewSchedule([]load.Phase{{Duration: p.Duration, From: float64(p.From), To: float64(p.To)}})
+	if err != nil {
+		return 0
+	}
+	return s.Slots()
 }

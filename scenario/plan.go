@@ -125,7 +125,7 @@ func (s *Scenario) Plan() *Plan {
 		p.Observers = append(p.Observers, ObserverPlan{Name: o.Name, Count: o.Count, Subscriptions: len(o.Filters)})
 	}
 	if s.Fleet.ConnectRate > 0 {
-		p.Connect.Duration = time.Duration(float64(p.Connect.Connections) / float64(s.Fleet.ConnectRate) * float64(time.Second))
+		p.Connect.Duration = seconds(float64(p.Connect.Connections) / float64(s.Fleet.ConnectRate))
 	}
 	p.DeviceSubscriptions = len(s.DeviceFilters(s.Fleet.ThingName(0)))
 	p.UpdateBytes = s.Payload.MaxFieldsBytes()
@@ -186,6 +186,15 @@ func (s *Scenario) globalWarnings(p *Plan) {
 	if p.Connect.Connections > fleetConnectionsPerHost && s.Target.Embedded() {
 		warn("%d connections with the embedded emulator need two descriptors each; one process holds about %d", p.Connect.Connections, fleetConnectionsPerHost)
 	}
+}
+
+// seconds converts a number of seconds to a duration, saturating at the
+// largest duration instead of overflowing.
+func seconds(x float64) time.Duration {
+	if !(x < float64(math.MaxInt64)/float64(time.Second)) {
+		return math.MaxInt64
+	}
+	return time.Duration(max(x, 0) * float64(time.Second))
 }
 
 // awsKeepAlive is the keep-alive AWS applies for a requested one.

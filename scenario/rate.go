@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// ErrRateRange is wrapped by ParseRate's error for a rate above MaxRate.
+var ErrRateRange = fmt.Errorf("above %v, the most one run schedules", MaxRate)
+
 // Rate is a number of events per second.
 type Rate float64
 
@@ -17,7 +20,7 @@ var rateUnits = [...]struct {
 }{{"/s", 1}, {"/m", 60}, {"/h", 3600}}
 
 // ParseRate parses a rate written as a decimal number of events per second,
-// minute or hour: "500/s", "0.5/s", "30/m", "100/h".
+// minute or hour: "500/s", "0.5/s", "30/m", "100/h", at most MaxRate.
 func ParseRate(s string) (Rate, error) {
 	for _, u := range rateUnits {
 		num, ok := strings.CutSuffix(s, u.suffix)
@@ -28,8 +31,8 @@ func ParseRate(s string) (Rate, error) {
 			return 0, fmt.Errorf("rate %q: %q is not a decimal number ≥ 0", s, num)
 		}
 		n, err := strconv.ParseFloat(num, 64)
-		if err != nil || math.IsInf(n, 0) {
-			return 0, fmt.Errorf("rate %q: %q is out of range", s, num)
+		if err != nil || math.IsInf(n, 0) || Rate(n/u.seconds) > MaxRate {
+			return 0, fmt.Errorf("rate %q: %w", s, ErrRateRange)
 		}
 		return Rate(n / u.seconds), nil
 	}

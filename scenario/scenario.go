@@ -30,6 +30,27 @@ const (
 	ClassicShadow = "classic"
 )
 
+// Bounds on what a scenario may ask for. Past them a run could not happen
+// (no process sends a billion requests a second) and the schedule's
+// arithmetic would overflow, so files and overrides beyond them are refused
+// before anything starts.
+const (
+	// MaxRate bounds every rate: phase rates and ramps, connect_rate and
+	// --rate.
+	MaxRate Rate = 1_000_000
+	// MinConnectRate is the slowest connect pace: below it the connect stage
+	// of even a small fleet would outlast any run.
+	MinConnectRate Rate = 1.0 / 3600
+	// MaxRunDuration bounds the phases' total duration.
+	MaxRunDuration = 30 * 24 * time.Hour
+	// MaxThings bounds the fleet.
+	MaxThings = 1_000_000
+	// MaxTimeout bounds the request timeout.
+	MaxTimeout = time.Hour
+	// MaxMixWeight bounds each weight of a phase's mix.
+	MaxMixWeight = 1_000_000
+)
+
 // Scenario is one parsed scenario file with every default filled in.
 type Scenario struct {
 	// Name identifies the scenario in reports; it matches [A-Za-z0-9._-]+.

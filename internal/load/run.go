@@ -73,7 +73,11 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	for i, p := range cfg.Phases {
 		phases[i] = p.Phase
 	}
-	r := &runner{cfg: cfg, set: metrics.NewSet(), sched: NewSchedule(phases)}
+	sched, err := NewSchedule(phases)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, set: metrics.NewSet(), sched: sched}
 	r.ids = declare(r.set, cfg.Observers)
 	r.connRec = r.set.NewRecorder()
 	r.build()

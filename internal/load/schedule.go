@@ -3,9 +3,15 @@
 package load
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
+
+// MaxSlots bounds the requests one schedule may hold. Slot indexes and the
+// float arithmetic that places them stay exact far beyond it (2^53), and no
+// run could send more: a million requests a second for a month is 2.6e12.
+const MaxSlots = 1 << 46
 
 // Phase is one stretch of the schedule: a whole-fleet request rate that is
 // constant (From == To) or ramps linearly from From to To over Duration.
@@ -31,18 +37,38 @@ type schedPhase struct {
 	count  int64         // slots in the phase
 }
 
-// NewSchedule lays out the slots of the phases, one after another.
-func NewSchedule(phases []Phase) *Schedule {
+// NewSchedule lays out the slots of the phases, one after another. It
+// refuses a phase whose rate is negative or not finite, a duration that is
+// negative or makes the schedule outlast time.Duration, and a schedule of
+// more than MaxSlots requests: none of them can be run, and each would make
+// the slot arithmetic overflow.
+func NewSchedule(phases []Phase) (*Schedule, error) {
 	s := &Schedule{}
 	var offset time.Duration
-	for _, p := range phases {
+	for n, p := range phases {
+		switch {
+		case !finiteRate(p.From) || !finiteRate(p.To):
+			return nil, fmt.Errorf("phase %d (%q): rate %v→%v: want finite rates of 0/s or more", n, p.Name, p.From, p.To)
+		case p.Duration < 0:
+			return nil, fmt.Errorf("phase %d (%q): duration %v is negative", n, p.Name, p.Duration)
+		case offset > math.MaxInt64-p.Duration:
+			return nil, fmt.Errorf("phase %d (%q): the phases last longer than %v", n, p.Name, time.Duration(math.MaxInt64))
+		}
+		// (a+b)·D/2 bounds the phase's slots from above; checked before
+		// phaseSlots so its search never meets numbers it cannot count.
+		if est := (p.From + p.To) * p.Duration.Seconds() / 2; est > float64(MaxSlots-s.total) {
+			return nil, fmt.Errorf("phase %d (%q): %.3g requests; a schedule holds at most %d", n, p.Name, est, int64(MaxSlots))
+		}
 		sp := schedPhase{Phase: p, offset: offset, first: s.total, count: phaseSlots(p)}
 		s.phases = append(s.phases, sp)
 		s.total += sp.count
 		offset += p.Duration
 	}
-	return s
+	return s, nil
 }
+
+// finiteRate reports whether r is a rate a schedule can hold: finite, 0 or more.
+func finiteRate(r float64) bool { return r >= 0 && !math.IsInf(r, 1) }
 
 // Slots is the number of requests the whole schedule sends.
 func (s *Schedule) Slots() int64 { return s.total }
@@ -99,6 +125,9 @@ func (s *Schedule) At(i int64) time.Duration {
 // slots a phase has begun by time t. The form 2k / (a + √(a² + 2(b−a)k/D)) is
 // the quadratic's root without cancellation, and covers a constant rate
 // (b = a: t = k/a) and a ramp from zero (a = 0) alike.
+//
+// A time at or past the phase's end is returned as the end, so a slot that
+// does not fit can never wrap around to a negative duration.
 func slotTime(p Phase, k int64) time.Duration {
 	if k == 0 {
 		return 0
@@ -110,10 +139,14 @@ func slotTime(p Phase, k int64) time.Duration {
 		disc = 0
 	}
 	den := a + math.Sqrt(disc)
-	if den <= 0 {
+	if !(den > 0) {
 		return p.Duration
 	}
-	return time.Duration(2 * kf / den * float64(time.Second))
+	secs := 2 * kf / den
+	if !(secs < d) {
+		return p.Duration
+	}
+	return min(time.Duration(secs*float64(time.Second)), p.Duration)
 }
 
 // phaseSlots counts the slots that fall inside the phase: those whose time is
@@ -124,12 +157,17 @@ func phaseSlots(p Phase) int64 {
 	}
 	// n(D) = (a+b)·D/2 slots have begun by the end; slot k is inside when
 	// slotTime(k) < D, so the count is ceil(n(D)) corrected for rounding.
+	// NewSchedule has checked n(D) against MaxSlots, and float rounding
+	// moves the estimate by a few slots at most: each search is bounded.
 	n := int64(math.Ceil((p.From + p.To) * p.Duration.Seconds() / 2))
-	for n > 0 && slotTime(p, n-1) >= p.Duration {
+	for step := 0; step < maxSlotCorrection && n > 0 && slotTime(p, n-1) >= p.Duration; step++ {
 		n--
 	}
-	for slotTime(p, n) < p.Duration {
+	for step := 0; step < maxSlotCorrection && slotTime(p, n) < p.Duration; step++ {
 		n++
 	}
 	return n
 }
+
+// maxSlotCorrection bounds how far phaseSlots moves its estimate.
+const maxSlotCorrection = 1 << 10

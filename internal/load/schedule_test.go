@@ -2,12 +2,13 @@ package load
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
 
 func TestScheduleConstantRateSpacesSlotsEvenly(t *testing.T) {
-	s := NewSchedule([]Phase{{Duration: 2 * time.Second, From: 100, To: 100}})
+	s := mustSchedule(t, []Phase{{Duration: 2 * time.Second, From: 100, To: 100}})
 	if got := s.Slots(); got != 200 {
 		t.Fatalf("Slots() = %d, want 200", got)
 	}
@@ -33,7 +34,7 @@ func TestScheduleRampCountsAndOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewSchedule([]Phase{{Duration: tt.dur, From: tt.from, To: tt.to}})
+			s := mustSchedule(t, []Phase{{Duration: tt.dur, From: tt.from, To: tt.to}})
 			if got := s.Slots(); got != tt.wantSlots {
 				t.Fatalf("Slots() = %d, want %d", got, tt.wantSlots)
 			}
@@ -55,7 +56,7 @@ func TestScheduleRampCountsAndOrder(t *testing.T) {
 func TestScheduleRampFollowsTheRate(t *testing.T) {
 	// Over each second of a 0→1000/s ramp the number of slots matches the
 	// integral of the rate over that second.
-	s := NewSchedule([]Phase{{Duration: 10 * time.Second, From: 0, To: 1000}})
+	s := mustSchedule(t, []Phase{{Duration: 10 * time.Second, From: 0, To: 1000}})
 	counts := make([]int, 10)
 	for i := int64(0); i < s.Slots(); i++ {
 		counts[int(s.At(i)/time.Second)]++
@@ -69,7 +70,7 @@ func TestScheduleRampFollowsTheRate(t *testing.T) {
 }
 
 func TestSchedulePhasesFollowOneAnother(t *testing.T) {
-	s := NewSchedule([]Phase{
+	s := mustSchedule(t, []Phase{
 		{Name: "warm", Duration: time.Second, From: 10, To: 10},
 		{Name: "hot", Duration: time.Second, From: 20, To: 20},
 	})
@@ -104,7 +105,7 @@ func FuzzScheduleMonotonic(f *testing.F) {
 			t.Skip()
 		}
 		d := time.Duration(ns)
-		s := NewSchedule([]Phase{{Duration: d, From: from, To: to}})
+		s := mustSchedule(t, []Phase{{Duration: d, From: from, To: to}})
 		if s.Slots() > 3e6 {
 			t.Skip()
 		}
@@ -117,6 +118,56 @@ func FuzzScheduleMonotonic(f *testing.F) {
 			prev = at
 		}
 	})
+}
+
+// FuzzScheduleBoundsAbsurdPhases feeds the schedule any rates and durations,
+// absurd ones included: it refuses them or lays out at most MaxSlots slots
+// whose times rise within the schedule, and never hangs or overflows.
+func FuzzScheduleBoundsAbsurdPhases(f *testing.F) {
+	f.Add(1e23, 1e23, int64(time.Minute), 0.0, int64(0))
+	f.Add(0.0, 1e-300, int64(time.Hour), 5.0, int64(time.Second))
+	f.Add(math.Inf(1), 0.0, int64(time.Second), 0.0, int64(0))
+	f.Add(math.NaN(), 1.0, int64(time.Second), 1.0, int64(time.Second))
+	f.Add(1e6, 1e6, int64(math.MaxInt64), 1.0, int64(1))
+	f.Add(-1.0, 5.0, int64(time.Second), 1.0, int64(time.Second))
+	f.Add(1e9, 0.0, int64(30*24*time.Hour), 1e9, int64(30*24*time.Hour))
+	f.Fuzz(func(t *testing.T, from, to float64, ns int64, rate2 float64, ns2 int64) {
+		s, err := NewSchedule([]Phase{{Name: "a", Duration: time.Duration(ns), From: from, To: to}, {Name: "b", Duration: time.Duration(ns2), From: rate2, To: rate2}})
+		if err != nil {
+			return
+		}
+		n := s.Slots()
+		if n < 0 || n > MaxSlots {
+			t.Fatalf("%d slots, want 0 to %d", n, int64(MaxSlots))
+		}
+		if n == 0 {
+			return
+		}
+		total := s.Duration()
+		prev := time.Duration(-1)
+		samples := []int64{0, 1, n / 3, n / 2, n - 2, n - 1}
+		slices.Sort(samples)
+		for _, i := range slices.Compact(samples) {
+			if i < 0 || i >= n {
+				continue
+			}
+			at := s.At(i)
+			if at < prev || at < 0 || at >= total {
+				t.Fatalf("slot %d of %d at %v (previous sample %v, schedule %v)", i, n, at, prev, total)
+			}
+			prev = at
+		}
+	})
+}
+
+// mustSchedule lays out phases that are known to be valid.
+func mustSchedule(t testing.TB, phases []Phase) *Schedule {
+	t.Helper()
+	s, err := NewSchedule(phases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func absDur(d time.Duration) time.Duration {
