@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -176,6 +177,7 @@ func (c *Collector) FinalAt(now time.Time) *Report {
 		Counters:  make(map[string]int64),
 		Latencies: make(map[string]LatencyReport),
 		Bases:     c.set.bases(),
+		Planned:   c.set.planned(),
 		Intervals: append([]Interval(nil), c.history...),
 	}
 	for id, d := range c.defs {
@@ -187,6 +189,37 @@ func (c *Collector) FinalAt(now time.Time) *Report {
 			if err != nil {
 				// Encoding a histogram of our own geometry into memory
 				// does not fail; if it ever does, the report says so.
+				r.Invalid = append(r.Invalid, "latency "+d.name+": "+err.Error())
+			}
+			r.Latencies[d.name] = lr
+		}
+	}
+	return r
+}
+
+// Snapshot returns the run's totals as of the last Interval, as a Report
+// without intervals, for judging a run while it goes on (thresholds that
+// abort it). Only the latency metrics named are encoded, and every counter
+// is included; the recorders are not touched.
+func (c *Collector) Snapshot(latencies ...string) *Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := &Report{
+		Schema:    Schema,
+		Start:     c.start,
+		Duration:  c.last.Sub(c.start),
+		Counters:  make(map[string]int64),
+		Latencies: make(map[string]LatencyReport),
+		Bases:     c.set.bases(),
+		Planned:   c.set.planned(),
+	}
+	for id, d := range c.defs {
+		switch {
+		case d.kind == kindCounter:
+			r.Counters[d.name] = c.counters[id]
+		case slices.Contains(latencies, d.name):
+			lr, err := latencyReport(c.total[id], c.below[id], c.above[id])
+			if err != nil {
 				r.Invalid = append(r.Invalid, "latency "+d.name+": "+err.Error())
 			}
 			r.Latencies[d.name] = lr

@@ -20,7 +20,9 @@ import (
 //     add up, and Count, Min, Max and Mean are exact, but the interval
 //     percentiles are the largest of the shards' (an upper bound: the shards'
 //     per-interval histograms are not kept).
-//   - Config is the first shard's that has one; Invalid keeps every shard's
+//   - Config and Phases are the first shard's that has them; Errors keeps
+//     the first shard's message of each kind and Aborted the first shard's,
+//     prefixed with the shard's position; Invalid keeps every shard's
 //     reasons, prefixed with the shard's position; Thresholds are dropped, to
 //     be evaluated again on the merged report.
 //   - Generator adds CPU seconds and cores, and keeps the worst utilization
@@ -54,6 +56,29 @@ func Merge(reports ...*Report) (*Report, error) {
 		}
 		for name, n := range r.Counters {
 			out.Counters[name] += n
+		}
+		for name, planned := range r.Planned {
+			if prev, ok := out.Planned[name]; ok && prev != planned {
+				return nil, fmt.Errorf("merge reports: report %d: %s is planned by %q, an earlier report says %q", i, name, planned, prev)
+			}
+			if out.Planned == nil {
+				out.Planned = make(map[string]string)
+			}
+			out.Planned[name] = planned
+		}
+		for kind, msg := range r.Errors {
+			if _, ok := out.Errors[kind]; !ok {
+				if out.Errors == nil {
+					out.Errors = make(map[string]string)
+				}
+				out.Errors[kind] = fmt.Sprintf("shard %d: %s", i, msg)
+			}
+		}
+		if out.Phases == nil {
+			out.Phases = slices.Clone(r.Phases)
+		}
+		if r.Aborted != "" && out.Aborted == "" {
+			out.Aborted = fmt.Sprintf("shard %d: %s", i, r.Aborted)
 		}
 		for name, base := range r.Bases {
 			if prev, ok := out.Bases[name]; ok && prev != base {

@@ -226,3 +226,30 @@ func TestUnknownIDPanicsWithReason(t *testing.T) {
 		})
 	}
 }
+
+func TestSnapshotHoldsTheTotalsOfTheLastInterval(t *testing.T) {
+	s := NewSet()
+	acc := s.Latency("update.accepted")
+	s.Latency("get.accepted")
+	sent := s.Counter("update.sent", Planned("update.scheduled"))
+	s.Counter("update.scheduled")
+	c := s.collectorAt(testStart)
+	r := s.NewRecorder()
+	r.Record(acc, int64(time.Millisecond))
+	r.Add(sent, 3)
+	c.Interval(testStart.Add(time.Second))
+	r.Add(sent, 4) // after the interval: not in the snapshot yet
+	snap := c.Snapshot("update.accepted")
+	if snap.Counters["update.sent"] != 3 || snap.Latencies["update.accepted"].Count != 1 || snap.Duration != time.Second {
+		t.Errorf("snapshot %+v; want update.sent 3, one accepted, 1s", snap)
+	}
+	if _, ok := snap.Latencies["get.accepted"]; ok {
+		t.Error("snapshot encoded a latency it was not asked for")
+	}
+	if snap.Planned["update.sent"] != "update.scheduled" {
+		t.Errorf("snapshot planned = %v", snap.Planned)
+	}
+	if final := c.FinalAt(testStart.Add(2 * time.Second)); final.Counters["update.sent"] != 7 {
+		t.Errorf("final update.sent = %d after a snapshot, want 7", final.Counters["update.sent"])
+	}
+}

@@ -27,12 +27,37 @@ type Report struct {
 	// Latencies holds every declared latency metric, recorded or not.
 	Latencies map[string]LatencyReport `json:"latencies"`
 	// Bases maps a metric to the metric its "rate<N%" thresholds divide by.
-	Bases      map[string]string `json:"bases,omitempty"`
+	Bases map[string]string `json:"bases,omitempty"`
+	// Planned maps a metric to the counter of what the schedule asked for,
+	// which its "achieved>=N%" thresholds divide by.
+	Planned map[string]string `json:"planned,omitempty"`
+	// Phases are the phases of the schedule, in order; metrics scoped to
+	// one (see Scoped) hold what its requests recorded.
+	Phases []PhaseReport `json:"phases,omitempty"`
+	// Errors holds the first error of each kind in full, keyed by the
+	// counter that counts them all, such as connect.failed.tls.
+	Errors     map[string]string `json:"errors,omitempty"`
 	Intervals  []Interval        `json:"intervals,omitempty"`
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	// Aborted names the threshold that stopped the run early, when one did.
+	Aborted string `json:"aborted,omitempty"`
 	// Invalid lists the reasons the run cannot be trusted; empty means none.
+	// Thresholds do not judge an invalid run.
 	Invalid   []string   `json:"invalid,omitempty"`
 	Generator *Generator `json:"generator,omitempty"`
+}
+
+// PhaseReport is one phase of the schedule as it ran.
+type PhaseReport struct {
+	Name string `json:"name"`
+	// Start is when the phase began, from the start of the schedule.
+	Start time.Duration `json:"start_ns"`
+	// Duration is how long the phase ran: its planned length, or less when
+	// the run stopped inside it.
+	Duration time.Duration `json:"duration_ns"`
+	// From and To are its scheduled rates, requests per second.
+	From float64 `json:"from"`
+	To   float64 `json:"to"`
 }
 
 // LatencyReport is one latency metric over the whole run: its summary, the

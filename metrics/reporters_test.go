@@ -32,8 +32,9 @@ func TestWriteSummaryShowsPercentilesAndThresholds(t *testing.T) {
 		"update.sent      20000  2000.0\n",
 		"clamped connect: 0 below 1µs, 1 above 1m0s\n",
 		"generator: cpu 3.5s on 2 cores (18%), scheduler lag p99 2ms max 4.5ms\n",
-		"PASS  update.accepted  p(99)<250ms  p(99)=99ms\n",
-		"FAIL  update.rejected  rate<0.05%   rate=0.1%\n",
+		"thresholds (not judged: the run is invalid)\n",
+		"-  update.accepted  p(99)<250ms  p(99)=99ms\n",
+		"-  update.rejected  rate<0.05%   rate=0.1%\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
@@ -41,6 +42,62 @@ func TestWriteSummaryShowsPercentilesAndThresholds(t *testing.T) {
 	}
 	if strings.Contains(out, "get.accepted") {
 		t.Errorf("summary lists get.accepted, which recorded nothing and has no threshold:\n%s", out)
+	}
+	if strings.Contains(out, "PASS") {
+		t.Errorf("summary passes a threshold of an invalid run:\n%s", out)
+	}
+
+	rep.Invalid = nil
+	buf.Reset()
+	if err := WriteSummary(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\nthresholds\n",
+		"PASS  update.accepted  p(99)<250ms  p(99)=99ms\n",
+		"FAIL  update.rejected  rate<0.05%   rate=0.1%\n",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("summary of a valid run lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestWriteSummaryShowsPhasesAndFirstErrors(t *testing.T) {
+	s := NewSet()
+	acc := s.Latency("update.accepted")
+	accWarm := s.Latency(Scoped("update.accepted", "warm"))
+	sentHot := s.Counter(Scoped("update.sent", "hot"), Planned(Scoped("update.scheduled", "hot")))
+	schedHot := s.Counter(Scoped("update.scheduled", "hot"))
+	c := s.collectorAt(testStart)
+	r := s.NewRecorder()
+	r.Record(acc, int64(time.Millisecond))
+	r.Record(accWarm, int64(time.Millisecond))
+	r.Add(sentHot, 99)
+	r.Add(schedHot, 100)
+	rep := c.FinalAt(testStart.Add(3 * time.Second))
+	rep.Phases = []PhaseReport{{Name: "warm", Duration: time.Second, From: 1, To: 10}, {Name: "hot", Start: time.Second, Duration: 2 * time.Second, From: 50, To: 50}}
+	rep.Errors = map[string]string{"connect.failed.tls": "server certificate signed by an unknown CA"}
+	th, _ := ParseThreshold(Scoped("update.sent", "hot"), "achieved>=99%")
+	Evaluate(rep, []Threshold{th})
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"\nphase warm: 1s from 0s, 1/s→10/s\n",
+		"\nphase hot: 2s from 1s, 50/s\n",
+		"update.sent       99     49.5\n",
+		"first connect.failed.tls: server certificate signed by an unknown CA\n",
+		"PASS  update.sent{phase:hot}  achieved>=99%  achieved=99% (99 of 100)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "{phase:warm}") {
+		t.Errorf("the whole-run table lists a scoped metric:\n%s", out)
 	}
 }
 

@@ -37,9 +37,10 @@ func (k kind) String() string {
 
 // metricDef is one declared metric.
 type metricDef struct {
-	name string
-	kind kind
-	base string
+	name    string
+	kind    kind
+	base    string
+	planned string
 }
 
 // Option adjusts a metric as it is declared.
@@ -50,6 +51,14 @@ type Option func(*metricDef)
 // "update.rejected" with Base("update.sent").
 func Base(name string) Option {
 	return func(d *metricDef) { d.base = name }
+}
+
+// Planned names the counter of what the schedule asked for that this
+// metric's count answers: "achieved>=99%" thresholds divide by it, so they
+// hold whatever rate a run is scaled to. For example "update.sent" with
+// Planned("update.scheduled").
+func Planned(name string) Option {
+	return func(d *metricDef) { d.planned = name }
 }
 
 // Set declares the metrics of a run before recording starts. Declare every
@@ -111,6 +120,9 @@ func (s *Set) declare(name string, k kind, opts []Option) ID {
 		if d.base != "" {
 			s.defs[id].base = d.base
 		}
+		if d.planned != "" {
+			s.defs[id].planned = d.planned
+		}
 		return id
 	}
 	if s.frozen {
@@ -135,16 +147,38 @@ func (s *Set) freezeLocked() []metricDef {
 // bases returns the declared base relations, metric name to base
 // name, or nil when there are none.
 func (s *Set) bases() map[string]string {
+	return s.relation(func(d metricDef) string { return d.base })
+}
+
+// planned returns the declared planned relations, metric name to the
+// counter of what was planned, or nil when there are none.
+func (s *Set) planned() map[string]string {
+	return s.relation(func(d metricDef) string { return d.planned })
+}
+
+// relation maps each metric to the name rel gives it, skipping empty ones.
+func (s *Set) relation(rel func(metricDef) string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var m map[string]string
 	for _, d := range s.defs {
-		if d.base != "" {
+		if other := rel(d); other != "" {
 			if m == nil {
 				m = make(map[string]string)
 			}
-			m[d.name] = d.base
+			m[d.name] = other
 		}
 	}
 	return m
+}
+
+// Names returns the declared metric names, in declaration order.
+func (s *Set) Names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, len(s.defs))
+	for i, d := range s.defs {
+		names[i] = d.name
+	}
+	return names
 }

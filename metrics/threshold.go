@@ -21,6 +21,12 @@ import (
 //	rate                      a percentage such as 0.1%: the count divided by the
 //	                          count of the metric's Base; or a per-second rate
 //	                          such as 1900/s: the count over the run's duration
+//	achieved                  a percentage such as 99%: the count divided by the
+//	                          count of what the schedule planned (the metric's
+//	                          Planned counter), so it holds at any scaled rate
+//
+// Metric may be scoped to a phase, "update.accepted{phase:steady}" (see
+// Scoped): the threshold then judges what that phase's requests recorded.
 type Threshold struct {
 	Metric string
 	Expr   string
@@ -45,6 +51,7 @@ const (
 	statMed
 	statCount
 	statRate
+	statAchieved
 )
 
 // op is a threshold's comparison.
@@ -138,8 +145,10 @@ func ParseThreshold(metric, expr string) (Threshold, error) {
 			t.stat = statCount
 		case "rate":
 			t.stat = statRate
+		case "achieved":
+			t.stat = statAchieved
 		default:
-			return fail("p(N), med, avg, min, max, count or rate, then an operator and a value, such as p(99)<250ms")
+			return fail("p(N), med, avg, min, max, count, rate or achieved, then an operator and a value, such as p(99)<250ms")
 		}
 		statText, s = word, s[len(word):]
 	}
@@ -185,6 +194,13 @@ func ParseThreshold(metric, expr string) (Threshold, error) {
 		default:
 			return fail("a percentage such as 0.1% or a rate per second such as 1900/s")
 		}
+	case statAchieved:
+		num, ok := strings.CutSuffix(s, "%")
+		v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if !ok || err != nil || !(v >= 0 && v <= 1000) {
+			return fail("a percentage of the planned count from 0% to 1000% such as 99%")
+		}
+		t.value = v / 100
 	default:
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
@@ -236,6 +252,24 @@ func (t Threshold) measure(r *Report) (float64, string, error) {
 			return 0, "", err
 		}
 		return float64(n), "count=" + strconv.FormatInt(n, 10), nil
+	case statAchieved:
+		n, err := metricCount(r, t.Metric)
+		if err != nil {
+			return 0, "", err
+		}
+		planned := r.Planned[t.Metric]
+		if planned == "" {
+			return 0, "", fmt.Errorf("achieved=n/a (%s has no planned count to divide by)", t.Metric)
+		}
+		d, err := metricCount(r, planned)
+		if err != nil {
+			return 0, "", err
+		}
+		if d == 0 {
+			return 0, "", fmt.Errorf("achieved=n/a (%s=0: nothing was planned)", planned)
+		}
+		v := float64(n) / float64(d)
+		return v, "achieved=" + formatPercent(v) + " (" + strconv.FormatInt(n, 10) + " of " + strconv.FormatInt(d, 10) + ")", nil
 	case statRate:
 		n, err := metricCount(r, t.Metric)
 		if err != nil {
@@ -306,6 +340,8 @@ func (s stat) name(pct float64) string {
 		return "med"
 	case statCount:
 		return "count"
+	case statAchieved:
+		return "achieved"
 	default:
 		return "rate"
 	}
@@ -335,6 +371,16 @@ func formatPercent(v float64) string {
 		prec = 3
 	}
 	return trimZeros(strconv.FormatFloat(p, 'f', prec, 64)) + "%"
+}
+
+// IsLatency reports whether the threshold reads a latency distribution
+// (p(N), med, avg, min, max) rather than a count.
+func (t Threshold) IsLatency() bool {
+	switch t.stat {
+	case statCount, statRate, statAchieved:
+		return false
+	}
+	return true
 }
 
 // Evaluate evaluates every threshold against r, stores the results in

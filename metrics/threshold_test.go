@@ -29,6 +29,8 @@ func TestParseThresholdAcceptsEachForm(t *testing.T) {
 		{"rate <= 5 %", statRate, 0, opLE, 0.05, false},
 		{"rate>=1900/s", statRate, 0, opGE, 1900, true},
 		{"rate>0.5/s", statRate, 0, opGT, 0.5, true},
+		{"achieved>=99%", statAchieved, 0, opGE, 0.99, false},
+		{"achieved < 100.5 %", statAchieved, 0, opLT, 1.005, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
@@ -58,8 +60,8 @@ func TestParseThresholdErrorsSayWhatWasExpected(t *testing.T) {
 		{"update.accepted", "p(101)<1s", `update.accepted: "p(101)<1s": want a percentile above 0 and at most 100 such as p(99)`},
 		{"update.accepted", "p(x)<1s", `update.accepted: "p(x)<1s": want a percentile above 0 and at most 100 such as p(99)`},
 		{"update.accepted", "p(99<1s", `update.accepted: "p(99<1s": want a closing parenthesis in p(N) such as p(99)`},
-		{"update.accepted", "p99<1s", `update.accepted: "p99<1s": want p(N), med, avg, min, max, count or rate, then an operator and a value, such as p(99)<250ms`},
-		{"update.accepted", "", `update.accepted: "": want p(N), med, avg, min, max, count or rate, then an operator and a value, such as p(99)<250ms`},
+		{"update.accepted", "p99<1s", `update.accepted: "p99<1s": want p(N), med, avg, min, max, count, rate or achieved, then an operator and a value, such as p(99)<250ms`},
+		{"update.accepted", "", `update.accepted: "": want p(N), med, avg, min, max, count, rate or achieved, then an operator and a value, such as p(99)<250ms`},
 		{"update.accepted", "p(99)~1s", `update.accepted: "p(99)~1s": want an operator (<, <=, >, >=, ==, !=) after p(99)`},
 		{"update.accepted", "avg", `update.accepted: "avg": want an operator (<, <=, >, >=, ==, !=) after avg`},
 		{"update.accepted", "avg=1s", `update.accepted: "avg=1s": want an operator (<, <=, >, >=, ==, !=) after avg`},
@@ -70,6 +72,8 @@ func TestParseThresholdErrorsSayWhatWasExpected(t *testing.T) {
 		{"update.rejected", "rate<x%", `update.rejected: "rate<x%": want a percentage from 0% to 100% such as 0.1%, or a rate such as 1900/s`},
 		{"update.sent", "rate>=-3/s", `update.sent: "rate>=-3/s": want a rate per second such as 1900/s, or a percentage such as 0.1%`},
 		{"", "p(99)<1s", `: "p(99)<1s": want a metric name such as update.accepted`},
+		{"update.sent", "achieved>=99", `update.sent: "achieved>=99": want a percentage of the planned count from 0% to 1000% such as 99%`},
+		{"update.sent", "achieved>=400/s", `update.sent: "achieved>=400/s": want a percentage of the planned count from 0% to 1000% such as 99%`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
@@ -165,5 +169,44 @@ func TestRateOfZeroBaseFails(t *testing.T) {
 	th, _ = ParseThreshold("update.sent", "rate>=0/s")
 	if got := th.Evaluate(rep); got.Pass || got.Actual != "rate=n/a (the run's duration is 0s)" {
 		t.Errorf("got %+v", got)
+	}
+}
+
+func TestAchievedDividesByThePlannedCount(t *testing.T) {
+	rep := &Report{
+		Counters: map[string]int64{"update.sent": 990, "update.scheduled": 1000, "get.sent": 5, "get.scheduled": 0},
+		Planned:  map[string]string{"update.sent": "update.scheduled", "get.sent": "get.scheduled"},
+	}
+	tests := []struct {
+		metric, expr string
+		pass         bool
+		actual       string
+	}{
+		{"update.sent", "achieved>=99%", true, "achieved=99% (990 of 1000)"},
+		{"update.sent", "achieved>99%", false, "achieved=99% (990 of 1000)"},
+		{"get.sent", "achieved>=99%", false, "achieved=n/a (get.scheduled=0: nothing was planned)"},
+		{"delete.sent", "achieved>=99%", false, `no metric "delete.sent" in the report`},
+		{"update.scheduled", "achieved>=99%", false, "achieved=n/a (update.scheduled has no planned count to divide by)"},
+	}
+	for _, tt := range tests {
+		th, err := ParseThreshold(tt.metric, tt.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := th.Evaluate(rep); got.Pass != tt.pass || got.Actual != tt.actual {
+			t.Errorf("%s %s = %+v; want pass %v, actual %q", tt.metric, tt.expr, got, tt.pass, tt.actual)
+		}
+	}
+}
+
+func TestSplitScopeReversesScoped(t *testing.T) {
+	m, p, ok := SplitScope(Scoped("update.accepted", "steady-1"))
+	if !ok || m != "update.accepted" || p != "steady-1" {
+		t.Errorf("SplitScope(Scoped) = %q, %q, %v", m, p, ok)
+	}
+	for _, name := range []string{"update.accepted", "update.accepted{phase:}", "x{phase:a", "{phase:a}x"} {
+		if _, _, ok := SplitScope(name); ok {
+			t.Errorf("SplitScope(%q) found a scope", name)
+		}
 	}
 }
