@@ -218,6 +218,10 @@ type ThresholdResult struct {
 	Expr   string `json:"expr"`
 	Pass   bool   `json:"pass"`
 	Actual string `json:"actual"`
+	// Undecided says the report could not decide the threshold (the metric
+	// is missing, has no values, or its base or planned count is zero); it
+	// then fails, and Actual says why.
+	Undecided bool `json:"undecided,omitempty"`
 }
 
 // Evaluate checks the threshold against r. A threshold that cannot be
@@ -228,14 +232,14 @@ func (t Threshold) Evaluate(r *Report) ThresholdResult {
 	if t.stat == statNone {
 		p, err := ParseThreshold(t.Metric, t.Expr)
 		if err != nil {
-			res.Actual = err.Error()
+			res.Actual, res.Undecided = err.Error(), true
 			return res
 		}
 		t = p
 	}
 	actual, text, err := t.measure(r)
 	if err != nil {
-		res.Actual = err.Error()
+		res.Actual, res.Undecided = err.Error(), true
 		return res
 	}
 	res.Actual = text

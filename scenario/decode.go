@@ -20,6 +20,9 @@ type decoder struct {
 	// the point among the numbers written.
 	seenDecimals    bool
 	literalDecimals int
+	// metricKeys are the threshold keys, checked against the metrics a run
+	// records once the phases and observers are known.
+	metricKeys []*yaml.Node
 }
 
 // errorf records a problem at node n.
@@ -251,6 +254,22 @@ func (d *decoder) rate(n *yaml.Node, path string, zeroOK bool, dst *Rate) bool {
 	}
 	*dst = v
 	return true
+}
+
+// percent decodes a share written as a percentage from 0% to 100%, such as
+// 1% or 0.1%, into a fraction.
+func (d *decoder) percent(n *yaml.Node, path string, dst *float64) {
+	s, ok := d.scalar(n, path, "a percentage such as 1%")
+	if !ok {
+		return
+	}
+	num, ok := strings.CutSuffix(strings.TrimSpace(s), "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if !ok || err != nil || !(v >= 0 && v <= 100) {
+		d.errorf(n, path, "%q: want a percentage from 0%% to 100%% such as 1%%", s)
+		return
+	}
+	*dst = v / 100
 }
 
 // oneOf decodes a string that must be one of choices.

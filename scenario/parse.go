@@ -16,6 +16,8 @@ import (
 
 	"github.com/shadowload/shadowload/internal/iotcore"
 	"github.com/shadowload/shadowload/internal/latency"
+	"github.com/shadowload/shadowload/internal/load"
+	"github.com/shadowload/shadowload/metrics"
 	"github.com/shadowload/shadowload/shadow"
 	"go.yaml.in/yaml/v3"
 )
@@ -72,6 +74,8 @@ func defaults() *Scenario {
 		Payload:  Payload{QoS: DefaultQoS, Fields: []Field{{Name: "seq", Kind: FieldCounter, Step: 1}}},
 		Timeout:  DefaultTimeout,
 		InFlight: DefaultInFlight,
+		Validity: load.DefaultValidity(),
+		Verify:   true,
 	}
 }
 
@@ -146,7 +150,7 @@ var scenarioName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	var phasesNode *yaml.Node
 	var nameSeen bool
-	keys := []string{"name", "description", "target", "fleet", "observers", "phases", "payload", "timeout", "in_flight", "thresholds"}
+	keys := []string{"name", "description", "target", "fleet", "observers", "phases", "payload", "timeout", "in_flight", "thresholds", "validity", "verify"}
 	if !d.fields(root, "", keys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
@@ -176,6 +180,10 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 			d.integerIn(v, key, 1, iotcore.MaxInflight, &s.InFlight)
 		case "thresholds":
 			d.thresholds(v, key, s)
+		case "validity":
+			d.validity(v, key, &s.Validity)
+		case "verify":
+			d.boolean(v, key, &s.Verify)
 		}
 	}) {
 		return
@@ -190,6 +198,9 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 		if k, ok := s.Fleet.observerClash(o); ok {
 			d.errorf(find(root, "observers"), "observers", "observer %q connection %d would use client ID %q, the name of a thing", o.Name, k, o.Name+"-"+strconv.Itoa(k))
 		}
+	}
+	if !d.hasErrorUnder("phases") && !d.hasErrorUnder("observers") {
+		d.knownMetrics(s)
 	}
 }
 
@@ -714,7 +725,9 @@ func (d *decoder) choice(n *yaml.Node, path string) (string, bool) {
 	return jsonString(s), true
 }
 
-// thresholds decodes the metric → expressions mapping.
+// thresholds decodes the metric → expressions mapping. An expression is a
+// string, or a mapping with the string under threshold and k6's abortOnFail
+// and delayAbortEval.
 func (d *decoder) thresholds(n *yaml.Node, path string, s *Scenario) {
 	d.pairs(n, path, "a mapping of metric names to threshold expressions", func(k, v *yaml.Node) {
 		p := join(path, k.Value)
@@ -722,11 +735,32 @@ func (d *decoder) thresholds(n *yaml.Node, path string, s *Scenario) {
 			d.errorf(k, p, "%v", err)
 			return
 		}
+		d.metricKeys = append(d.metricKeys, k)
 		add := func(e *yaml.Node, ep string) {
-			if expr, ok := d.scalar(e, ep, "a threshold expression such as p(99)<250ms"); ok {
-				spec := ThresholdSpec{Metric: k.Value, Expr: expr, Line: e.Line, Column: e.Column}
+			spec := ThresholdSpec{Metric: k.Value}
+			exprNode := e
+			if e.Kind == yaml.MappingNode {
+				exprNode = nil
+				d.fields(e, ep, []string{"threshold", "abortOnFail", "delayAbortEval"}, func(key string, _, fv *yaml.Node) {
+					switch key {
+					case "threshold":
+						exprNode = fv
+					case "abortOnFail":
+						d.boolean(fv, join(ep, key), &spec.AbortOnFail)
+					case "delayAbortEval":
+						d.durationUpTo(fv, join(ep, key), true, MaxRunDuration, &spec.DelayAbortEval)
+					}
+				})
+				if exprNode == nil {
+					d.errorf(e, join(ep, "threshold"), "missing; want an expression such as p(99)<250ms")
+					return
+				}
+				ep = join(ep, "threshold")
+			}
+			if expr, ok := d.scalar(exprNode, ep, "a threshold expression such as p(99)<250ms, or {threshold: EXPR, abortOnFail: true}"); ok {
+				spec.Expr, spec.Line, spec.Column = expr, exprNode.Line, exprNode.Column
 				if err := checkThreshold(spec); err != nil {
-					d.errorf(e, ep, "%v", err)
+					d.errorf(exprNode, ep, "%v", err)
 				}
 				s.Thresholds = append(s.Thresholds, spec)
 			}
@@ -739,5 +773,79 @@ func (d *decoder) thresholds(n *yaml.Node, path string, s *Scenario) {
 			return
 		}
 		add(v, p)
+	})
+}
+
+// knownMetrics reports threshold metrics that no run of the scenario
+// records, with the closest known name or phase, so a typo such as
+// update.acepted fails here rather than after the run.
+func (d *decoder) knownMetrics(s *Scenario) {
+	known := s.MetricNames()
+	whole := make([]string, 0, len(known))
+	set := make(map[string]bool, len(known))
+	for _, name := range known {
+		set[name] = true
+		if _, _, scoped := metrics.SplitScope(name); !scoped {
+			whole = append(whole, name)
+		}
+	}
+	phases := make([]string, len(s.Phases))
+	for i, p := range s.Phases {
+		phases[i] = p.Name
+	}
+	for _, k := range d.metricKeys {
+		name := k.Value
+		if set[name] {
+			continue
+		}
+		metric, phase, scoped := metrics.SplitScope(name)
+		field := join("thresholds", name)
+		switch {
+		case scoped && !contains(phases, phase):
+			d.errorf(k, field, "phase %q is not a phase of this scenario%s; phases: %s", phase, suggest(phase, phases), strings.Join(phases, ", "))
+		case scoped:
+			d.errorf(k, field, "metric %q is not recorded per phase%s; see docs/metrics.md", metric, suggest(metric, scopedBases(known)))
+		default:
+			d.errorf(k, field, "unknown metric %q%s; see docs/metrics.md for the metrics a run records", name, suggest(name, whole))
+		}
+	}
+}
+
+// scopedBases lists the metrics that have phase-scoped variants.
+func scopedBases(known []string) []string {
+	var out []string
+	for _, name := range known {
+		if m, _, ok := metrics.SplitScope(name); ok && !contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// validity decodes the bounds a run must keep to be judged.
+func (d *decoder) validity(n *yaml.Node, path string, v *load.Validity) {
+	keys := []string{"timeouts", "lost_connections", "skipped", "late", "fanout_loss", "violations", "lost_writes"}
+	d.fields(n, path, keys, func(key string, _, val *yaml.Node) {
+		p := join(path, key)
+		switch key {
+		case "timeouts":
+			d.percent(val, p, &v.Timeouts)
+		case "lost_connections":
+			d.percent(val, p, &v.LostConnections)
+		case "skipped":
+			d.percent(val, p, &v.Skipped)
+		case "late":
+			d.percent(val, p, &v.Late)
+		case "fanout_loss":
+			d.percent(val, p, &v.FanoutLoss)
+		case "violations", "lost_writes":
+			x := -1
+			d.integer(val, p, 0, &x)
+			if x >= 0 && key == "violations" {
+				v.Violations = int64(x)
+			} else if x >= 0 {
+				v.LostWrites = int64(x)
+			}
+		}
 	})
 }

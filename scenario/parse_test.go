@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shadowload/shadowload/internal/latency"
+	"github.com/shadowload/shadowload/internal/load"
 )
 
 func TestParseFullFileKeepsEveryValue(t *testing.T) {
@@ -44,8 +45,12 @@ func TestParseFullFileKeepsEveryValue(t *testing.T) {
 			{Metric: "update.accepted", Expr: "p(99.9)<1s", Line: 45, Column: 36},
 			{Metric: "update.rejected", Expr: "rate<0.1%", Line: 46, Column: 21},
 			{Metric: "update.sent", Expr: "rate>=90/s", Line: 47, Column: 16},
+			{Metric: "update.sent{phase:load}", Expr: "achieved>=99%", Line: 48, Column: 29},
+			{Metric: "update.sent{phase:load}", Expr: "count>=10", Line: 48, Column: 58, AbortOnFail: true, DelayAbortEval: 5 * time.Second},
 		},
-		Source: "testdata/full.yaml",
+		Validity: load.Validity{Timeouts: 0.02, LostConnections: 0, Skipped: 0.005, Late: 0.1, FanoutLoss: 0.01, Violations: 3, LostWrites: 1},
+		Verify:   false,
+		Source:   "testdata/full.yaml",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", s, want)
@@ -67,6 +72,8 @@ func TestParseFillsEveryDefault(t *testing.T) {
 		Payload:  Payload{QoS: 1, Fields: []Field{{Name: "seq", Kind: FieldCounter, Step: 1}}},
 		Timeout:  10 * time.Second,
 		InFlight: 10,
+		Validity: load.DefaultValidity(),
+		Verify:   true,
 		Source:   "min.yaml",
 	}
 	if !reflect.DeepEqual(s, want) {
@@ -118,7 +125,7 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		want      []string
 	}{
 		{"empty file", "", []string{"x.yaml:1:1: empty file; want a scenario with at least name and phases"}},
-		{"not a mapping", "- a\n", []string{`x.yaml:1:1: got a list; want a mapping with keys name, description, target, fleet, observers, phases, payload, timeout, in_flight, thresholds`}},
+		{"not a mapping", "- a\n", []string{`x.yaml:1:1: got a list; want a mapping with keys name, description, target, fleet, observers, phases, payload, timeout, in_flight, thresholds, validity, verify`}},
 		{"syntax", "name: [x\n", []string{"x.yaml:1: invalid YAML: did not find expected ',' or ']'"}},
 		{"missing name and phases", "description: d\n", []string{
 			"x.yaml:1:1: name: missing; want a name such as quickstart",
@@ -128,6 +135,14 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"duplicate key", base + "timeout: 1s\ntimeout: 2s\n", []string{"x.yaml:6:1: timeout: duplicate key (first at line 5)"}},
 		{"bad rate", "name: x\nphases:\n  - duration: 10s\n    rate: fast\n", []string{`x.yaml:4:11: phases[0].rate: "fast": want a rate such as 500/s, 30/m or 100/h`}},
 		{"bare number rate", "name: x\nphases:\n  - duration: 10s\n    rate: 100\n", []string{`x.yaml:4:11: phases[0].rate: "100": want a rate such as 500/s, 30/m or 100/h`}},
+		{"misspelt metric", base + "thresholds:\n  update.acepted: [\"p(99)<1s\"]\n", []string{`x.yaml:6:3: thresholds.update.acepted: unknown metric "update.acepted"; did you mean "update.accepted"?; see docs/metrics.md for the metrics a run records`}},
+		{"unknown phase", base + "thresholds:\n  update.accepted{phase:stedy}: [\"p(99)<1s\"]\n", []string{`x.yaml:6:3: thresholds.update.accepted{phase:stedy}: phase "stedy" is not a phase of this scenario; phases: phase-1`}},
+		{"metric not kept per phase", base + "thresholds:\n  connect{phase:phase-1}: [\"p(99)<1s\"]\n", []string{`x.yaml:6:3: thresholds.connect{phase:phase-1}: metric "connect" is not recorded per phase; see docs/metrics.md`}},
+		{"abortOnFail without threshold", base + "thresholds:\n  update.accepted: [{abortOnFail: true}]\n", []string{`x.yaml:6:21: thresholds.update.accepted[0].threshold: missing; want an expression such as p(99)<250ms`}},
+		{"bad validity", base + "validity: {timeouts: 1, skipped: 200%, violations: -1}\n", []string{
+			`x.yaml:5:22: validity.timeouts: "1": want a percentage from 0% to 100% such as 1%`,
+			`x.yaml:5:34: validity.skipped: "200%": want a percentage from 0% to 100% such as 1%`,
+			`x.yaml:5:52: validity.violations: -1: want 0 or more`}},
 		{"absurd rate", "name: x\nphases:\n  - duration: 10s\n    rate: 99999999999999999999999/s\n", []string{`x.yaml:4:11: phases[0].rate: "99999999999999999999999/s": above 1000000/s, the most one run schedules`}},
 		{"absurd ramp", "name: x\nphases:\n  - duration: 10s\n    ramp: {from: 0/s, to: 2000000/s}\n", []string{`x.yaml:4:27: phases[0].ramp.to: "2000000/s": above 1000000/s, the most one run schedules`}},
 		{"absurd connect rate", base + "fleet: {connect_rate: 1e30/s}\n", []string{`x.yaml:5:23: fleet.connect_rate: "1e30/s": want a rate such as 500/s, 30/m or 100/h`}},
@@ -188,9 +203,9 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"two documents", base + "---\nname: y\n", []string{"x.yaml:5:1: a second YAML document; want one scenario per file"}},
 		{"threshold bad expression", base + "thresholds:\n  update.accepted: [\"p(99)<fast\", \"p(99)<1s\"]\n  update.rejected: \"ratio<1%\"\n", []string{
 			`x.yaml:6:21: thresholds.update.accepted[0]: "p(99)<fast": want a duration such as 250ms`,
-			`x.yaml:7:20: thresholds.update.rejected: "ratio<1%": want p(N), med, avg, min, max, count or rate, then an operator and a value, such as p(99)<250ms`}},
+			`x.yaml:7:20: thresholds.update.rejected: "ratio<1%": want p(N), med, avg, min, max, count, rate or achieved, then an operator and a value, such as p(99)<250ms`}},
 		{"threshold bad metric", base + "thresholds:\n  \"update accepted\": \"p(99)<1s\"\n", []string{
-			`x.yaml:6:3: thresholds.update accepted: metric "update accepted": want a dotted name such as update.accepted`}},
+			`x.yaml:6:3: thresholds.update accepted: metric "update accepted": want a dotted name such as update.accepted, or one scoped to a phase such as update.accepted{phase:steady}`}},
 		{"threshold empty list", base + "thresholds:\n  update.accepted: []\n", []string{"x.yaml:6:20: thresholds.update.accepted: empty; want at least one expression"}},
 		{"mapping for a scalar", base + "timeout: {a: 1}\n", []string{"x.yaml:5:10: timeout: got a mapping; want a duration such as 10s or 1m30s"}},
 		{"empty value", base + "timeout:\n", []string{"x.yaml:5:9: timeout: got nothing; want a duration such as 10s or 1m30s"}},

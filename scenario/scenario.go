@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/shadowload/shadowload/internal/latency"
+	"github.com/shadowload/shadowload/internal/load"
 )
 
 // Defaults applied by Parse to keys a scenario file leaves out.
@@ -74,6 +75,13 @@ type Scenario struct {
 	InFlight int
 	// Thresholds are the pass/fail criteria, in file order.
 	Thresholds []ThresholdSpec
+	// Validity bounds what a run may suffer and still be judged by its
+	// thresholds; past any bound it is invalid. Default
+	// load.DefaultValidity.
+	Validity load.Validity
+	// Verify reads every shadow back once the schedule has ended and counts
+	// the accepted writes the target no longer has. Default true.
+	Verify bool
 	// Source is the path of the file the scenario came from.
 	Source string
 }
@@ -234,4 +242,11 @@ type ThresholdSpec struct {
 	Expr string
 	// Line and Column locate Expr in the file, from 1.
 	Line, Column int
+	// AbortOnFail stops the run as soon as the threshold fails on the
+	// totals so far, as k6's abortOnFail does; the verdict is then a failed
+	// threshold.
+	AbortOnFail bool
+	// DelayAbortEval is how long into the schedule AbortOnFail waits before
+	// judging, so a few early values cannot stop the run.
+	DelayAbortEval time.Duration
 }

@@ -29,8 +29,9 @@ Commands:
 	fmt.Fprint(w, `
 Run "shadowload help <command>" or "shadowload <command> --help" for details.
 
-Exit codes: 0 ok, 1 a threshold or command failed, 2 usage or configuration
-error, 3 invalid run.
+Exit codes: 0 ok (a valid run passed); 1 a threshold failed (pub, sub and
+shadow: the request failed); 2 fix something before a run (flags, scenario,
+bundles, paths); 3 the run happened and cannot be trusted.
 `)
 }
 

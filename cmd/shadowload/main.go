@@ -7,14 +7,28 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/shadowload/shadowload/internal/runner"
 )
 
-// Exit codes. Scripts and CI rely on them.
+// Exit codes: one meaning each. Scripts and CI rely on them.
 const (
-	exitOK      = 0 // the command did what was asked; a run passed its thresholds
-	exitFailed  = 1 // a run finished but a threshold failed
-	exitUsage   = 2 // bad flags, arguments or configuration
-	exitInvalid = 3 // a run could not be trusted: target unreachable, nothing connected, generator behind schedule
+	// exitOK: the command did what was asked; a run was valid and passed
+	// every threshold.
+	exitOK = 0
+	// exitFailed: a valid run failed a threshold (or an abortOnFail
+	// threshold stopped it); for the console commands (pub, sub, shadow),
+	// the target refused the request.
+	exitFailed = 1
+	// exitUsage: the user must fix something before anything runs: flags,
+	// arguments, the scenario, bundles, output paths, rates out of range,
+	// unknown metric names in thresholds, the embedded emulator's start.
+	exitUsage = 2
+	// exitInvalid: the run happened and cannot be trusted; the reasons are
+	// listed and no threshold judges it.
+	exitInvalid = 3
 )
 
 // usageError marks an error as the user's to fix: it exits with exitUsage.
@@ -44,6 +58,11 @@ type env struct {
 	getenv func(string) string
 	// stderrTerminal says stderr is a terminal: live progress goes there.
 	stderrTerminal bool
+	// notify delivers SIGINT and SIGTERM on the channel it returns until
+	// stop is called.
+	notify func() (sigs <-chan os.Signal, stop func())
+	// exit ends the process at once; nil in tests.
+	exit func(code int)
 }
 
 func commands() []command {
@@ -62,7 +81,8 @@ func commands() []command {
 }
 
 func main() {
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrTerminal: isTerminal(os.Stderr)}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrTerminal: isTerminal(os.Stderr),
+		notify: notifySignals, exit: os.Exit}
 	os.Exit(dispatch(e, os.Args[1:]))
 }
 
@@ -95,9 +115,10 @@ func lookup(name string) (command, bool) {
 	return command{}, false
 }
 
-// exitCode prints err (if any) and picks the exit code for it: usage and
-// configuration errors exit 2, errors that carry their own code use it, and
-// anything else (a command that started but failed) exits 1.
+// exitCode prints err (if any) and picks the exit code for it from its
+// type, never its message: the runner's ErrInvalid exits 3 and
+// ErrThresholds 1; usage errors and the runner's ErrSetup exit 2; anything
+// else is a console command whose request failed, exit 1.
 func exitCode(e *env, err error) int {
 	switch {
 	case err == nil, errors.Is(err, errHelpShown):
@@ -106,21 +127,23 @@ func exitCode(e *env, err error) int {
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintf(e.stderr, "shadowload: %s\n", msg)
 	}
-	var ec exitCoder
-	if errors.As(err, &ec) {
-		return ec.ExitCode()
-	}
 	var ue usageError
-	if errors.As(err, &ue) {
+	switch {
+	case errors.Is(err, runner.ErrInvalid):
+		return exitInvalid
+	case errors.Is(err, runner.ErrThresholds):
+		return exitFailed
+	case errors.As(err, &ue), errors.Is(err, runner.ErrSetup):
 		return exitUsage
 	}
 	return exitFailed
 }
 
-// exitCoder is an error that chooses its own exit code.
-type exitCoder interface {
-	error
-	ExitCode() int
+// notifySignals delivers SIGINT and SIGTERM to the channel it returns.
+func notifySignals() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	return ch, func() { signal.Stop(ch) }
 }
 
 // isTerminal reports whether f is a character device such as a terminal.

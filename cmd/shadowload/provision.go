@@ -107,20 +107,28 @@ func policyNameFromFile(path string) string {
 	return base[:len(base)-len(filepath.Ext(base))]
 }
 
-// progressPrinter returns a Progress callback that rewrites one stderr line
-// at most every percent.
+// progressPrinter returns a Progress callback for stderr. On a terminal it
+// rewrites one line at most every percent; elsewhere (a log, CI) it writes
+// a plain line at every tenth of the way, and never a carriage return.
 func progressPrinter(e *env, verb string, total int) func(done, total int) {
+	step := 100
+	if !e.stderrTerminal {
+		step = 10
+	}
 	last := -1
 	return func(done, _ int) {
-		pct := done * 100 / total
-		if pct == last && done != total {
+		mark := done * step / total
+		if mark == last && done != total {
 			return
 		}
-		last = pct
-		end := "\r"
-		if done == total {
-			end = "\n"
+		last = mark
+		switch {
+		case e.stderrTerminal && done == total:
+			fmt.Fprintf(e.stderr, "\r\033[K%s %d/%d\n", verb, done, total)
+		case e.stderrTerminal:
+			fmt.Fprintf(e.stderr, "\r\033[K%s %d/%d", verb, done, total)
+		default:
+			fmt.Fprintf(e.stderr, "%s %d/%d\n", verb, done, total)
 		}
-		fmt.Fprintf(e.stderr, "%s %d/%d%s", verb, done, total, end)
 	}
 }

@@ -2,27 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/shadowload/shadowload/internal/runner"
 	"github.com/shadowload/shadowload/metrics"
 	"github.com/shadowload/shadowload/scenario"
 )
-
-// runError carries a run's exit code: 1 for a failed threshold, 3 for a run
-// that cannot be trusted.
-type runError struct {
-	code int
-	msg  string
-}
-
-func (e runError) Error() string { return e.msg }
-func (e runError) ExitCode() int { return e.code }
 
 func runRun(e *env, args []string) error {
 	fs := newFlagSet(e, "run",
@@ -32,26 +20,31 @@ mutual-TLS MQTT connection), drive the phases on an open-model schedule and
 print a summary of what the shadow service did: update→accepted/rejected
 latency from the intended send time (corrected) and from the actual send
 (uncorrected), rejections by code, time-outs, deltas at the devices and fan-out
-to observers, with the thresholds' verdict.
+to observers, per phase too, then read every shadow back and give the verdict.
 
 Without FILE it runs scenarios/quickstart.yaml. With no endpoint in the file
 or on the command line the target is the embedded AWS IoT Core emulator, on a
 free loopback port with a fresh temporary fleet: no AWS account needed.
 
-Exit codes: 0 every threshold passed, 1 a threshold failed, 2 usage or
-scenario error, 3 invalid run (target unreachable, no thing connected, or the
-generator fell behind its own schedule).`,
+Everything that can be checked is checked before the first connection. Once
+the run has started, the summary (and --out's report) are written whatever
+happens: SIGINT or SIGTERM end the run within a few seconds with its report.
+
+Exit codes: 0 the run was valid and every threshold passed; 1 a threshold
+failed (or an abortOnFail threshold stopped the run); 2 fix something before
+a run (flags, scenario, bundles, output path, the embedded emulator); 3 the
+run happened and cannot be trusted (target unreachable or stopped answering,
+slots skipped, deliveries or writes lost, version order broken, generator
+behind schedule, interrupted, report not written). Use a built binary in CI:
+"go run" turns every non-zero exit code into 1.`,
 		`  shadowload run
   shadowload run scenarios/desired-delta.yaml --out report.json
   shadowload run scenarios/steady-fleet.yaml --things 2000 --rate 10000/s --duration 1m
   shadowload run scenarios/aws-example.yaml --endpoint abc123-ats.iot.us-east-1.amazonaws.com:8883 --bundles ./bundles`)
-	endpoint := fs.String("endpoint", "", `override target.endpoint: "embedded" or host:port`)
-	bundles := fs.String("bundles", "", "override target.bundles: the directory \"shadowload provision\" wrote")
-	things := fs.Int("things", 0, "override fleet.things")
-	rate := fs.String("rate", "", "scale the phases so the peak rate is this, e.g. 500/s")
-	duration := fs.Duration("duration", 0, "scale the phases to last this long in all, e.g. 1m")
+	over := addOverrides(fs)
 	out := fs.String("out", "", "write the full report (counters, intervals, HDR histograms) as JSON to this file")
-	quiet := fs.Bool("quiet", false, "no progress line and no setup messages on stderr")
+	quiet := fs.Bool("quiet", false, "no progress and no setup messages on stderr")
+	progressEvery := fs.Duration("progress-every", 10*time.Second, "period of the plain progress lines when stderr is not a terminal")
 	seed := fs.Int64("seed", 1, "seed of the generated payload values")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	if err := fs.parse(args); err != nil {
@@ -65,74 +58,40 @@ generator fell behind its own schedule).`,
 	if err != nil {
 		return err
 	}
-	if fs.Changed("things") && *things < 1 {
-		return usagef("run: --things %d: want at least 1", *things)
+	if err := over.apply(fs, "run", s); err != nil {
+		return err
 	}
-	if fs.Changed("duration") && *duration <= 0 {
-		return usagef("run: --duration %v: want a positive duration", *duration)
-	}
-	o := scenario.Overrides{Endpoint: *endpoint, Bundles: *bundles, Things: *things, Duration: *duration}
-	if *rate != "" {
-		r, err := scenario.ParseRate(*rate)
-		if err != nil {
-			return usagef("run: --rate: %v", err)
-		}
-		o.Rate = r
-	}
-	if err := s.Apply(o); err != nil {
-		return usageError{err}
+	if *progressEvery < time.Second {
+		return usagef("run: --progress-every %v: want 1s or more", *progressEvery)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := e.interruptible()
 	defer stop()
-	opts := scenario.RunOptions{Seed: *seed}
+	opts := runner.Options{Out: *out, Seed: *seed, ProgressEvery: *progressEvery}
 	if !*quiet {
 		opts.Log = e.stderr
 		if e.stderrTerminal {
-			opts.Progress = func(line string) { fmt.Fprintf(e.stderr, "\r\033[K%s", line) }
+			opts.Live = func(line string) { fmt.Fprintf(e.stderr, "\r\033[K%s", line) }
 		}
-	}
-	if !*quiet {
 		fmt.Fprintf(e.stderr, "scenario %s (%s): %d things, %s\n", s.Name, s.Source, s.Fleet.Things, phaseSummary(s))
 	}
 	stopProfile, err := startCPUProfile(*cpuprofile)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	rep, err := scenario.Run(ctx, s, opts)
-	if perr := stopProfile(); perr != nil && err == nil {
-		err = perr
+	rep, err := runner.Run(ctx, s, opts)
+	if perr := stopProfile(); perr != nil {
+		fmt.Fprintf(e.stderr, "shadowload: %v\n", perr)
 	}
-	if opts.Progress != nil {
+	if opts.Live != nil {
 		fmt.Fprint(e.stderr, "\r\033[K")
 	}
-	if err != nil {
-		if errors.Is(err, scenario.ErrUnreachable) || errors.Is(err, scenario.ErrNothingConnected) {
-			return runError{exitInvalid, "invalid run: " + err.Error()}
-		}
-		return err
-	}
-	if ctx.Err() != nil {
-		rep.Invalid = append(rep.Invalid, "interrupted before the schedule ended")
-	}
-	if *out != "" {
-		if err := writeReport(*out, rep); err != nil {
-			return err
+	if rep != nil {
+		if werr := metrics.WriteSummary(e.stdout, rep); werr != nil {
+			fmt.Fprintf(e.stderr, "shadowload: %v\n", werr)
 		}
 	}
-	if err := metrics.WriteSummary(e.stdout, rep); err != nil {
-		return err
-	}
-	if *out != "" && !*quiet {
-		fmt.Fprintf(e.stderr, "report written to %s\n", *out)
-	}
-	switch {
-	case len(rep.Invalid) > 0:
-		return runError{exitInvalid, "invalid run: " + strings.Join(rep.Invalid, "; ")}
-	case !scenario.Passed(rep):
-		return runError{exitFailed, "thresholds failed"}
-	}
-	return nil
+	return err
 }
 
 // phaseSummary describes the phases in one line: "warmup 5s 20/s→200/s, steady 10s 200/s".
@@ -150,15 +109,36 @@ func phaseSummary(s *scenario.Scenario) string {
 	return strings.Join(parts, ", ") + fmt.Sprintf(" (%v)", total)
 }
 
-// writeReport writes the JSON report to path.
-func writeReport(path string, rep *metrics.Report) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
+// interruptible returns a context that the first SIGINT or SIGTERM cancels,
+// with the signal as its cause, so a run ends promptly with its report; a
+// second signal exits at once with exitInvalid.
+func (e *env) interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	var sigs <-chan os.Signal
+	stopNotify := func() {}
+	if e.notify != nil {
+		sigs, stopNotify = e.notify()
 	}
-	if err := rep.WriteJSON(f); err != nil {
-		f.Close()
-		return fmt.Errorf("--out %s: %w", path, err)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			fmt.Fprintf(e.stderr, "\n%v: stopping the run; its report follows (a second signal exits at once)\n", sig)
+			cancel(fmt.Errorf("interrupted by %v", sig))
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			if e.exit != nil {
+				e.exit(exitInvalid)
+			}
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		stopNotify()
+		cancel(nil)
 	}
-	return f.Close()
 }

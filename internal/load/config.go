@@ -2,7 +2,9 @@ package load
 
 import (
 	"fmt"
+	"math"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/shadowload/shadowload/fleet"
@@ -44,12 +46,15 @@ type ObserverGroup struct {
 
 // Config is everything a run needs. Zero values take the documented defaults.
 type Config struct {
-	Target    Target
+	// Transport opens the connections; required.
+	Transport Transport
+	// Clock is the run's time; default SystemClock.
+	Clock     Clock
 	Things    []fleet.Bundle
 	Observers []ObserverGroup
 	Shadows   []string // "" is the classic shadow; default just the classic one
 
-	ConnectRate    float64       // connects per second; default 100
+	ConnectRate    float64       // connect attempts per second, first connects and redials alike; default 100
 	ConnectTimeout time.Duration // per attempt; default 10s
 	ConnectWindow  time.Duration // how long to keep retrying the initial connects; default 30s + things/rate
 	KeepAlive      time.Duration // default 60s
@@ -67,6 +72,14 @@ type Config struct {
 	InFlight  int           // per connection; default iotcore.ShadowInFlightPerConnection
 	Workers   int           // default 4×GOMAXPROCS
 	LateBound time.Duration // a send this far behind its slot is late; default 10ms
+	// StopGrace is how long a stopped run still waits for the replies to
+	// requests in flight before it counts them timed out; default the
+	// smaller of Timeout and 2s.
+	StopGrace time.Duration
+
+	// Verify reads every shadow back once the schedule has ended and counts
+	// the accepted writes it no longer holds (verify.lost).
+	Verify bool
 
 	// HashMatchesDollar says whether a "#" filter receives $aws topics on the
 	// target, for counting the deliveries an observer should get.
@@ -78,6 +91,12 @@ type Config struct {
 
 func (c *Config) withDefaults() (Config, error) {
 	cfg := *c
+	if cfg.Transport == nil {
+		return cfg, fmt.Errorf("no transport to connect with")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock()
+	}
 	if len(cfg.Things) == 0 {
 		return cfg, fmt.Errorf("no things to run")
 	}
@@ -87,14 +106,15 @@ func (c *Config) withDefaults() (Config, error) {
 	if len(cfg.Shadows) > 255 {
 		return cfg, fmt.Errorf("%d shadows per thing: at most 255", len(cfg.Shadows))
 	}
-	if cfg.ConnectRate <= 0 {
+	if !(cfg.ConnectRate > 0) || math.IsInf(cfg.ConnectRate, 1) {
 		cfg.ConnectRate = 100
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
 	if cfg.ConnectWindow <= 0 {
-		cfg.ConnectWindow = 30*time.Second + time.Duration(float64(len(cfg.Things))/cfg.ConnectRate*float64(time.Second))
+		secs := 30 + float64(len(cfg.Things))/cfg.ConnectRate
+		cfg.ConnectWindow = time.Duration(min(secs, float64(math.MaxInt64/2)/float64(time.Second)) * float64(time.Second))
 	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 60 * time.Second
@@ -120,6 +140,9 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.LateBound <= 0 {
 		cfg.LateBound = 10 * time.Millisecond
 	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = min(cfg.Timeout, 2*time.Second)
+	}
 	if cfg.Fields == nil {
 		cfg.Fields = func(int) FieldsFunc {
 			return func(dst []byte, _ int) []byte { return append(dst, "{}"...) }
@@ -130,11 +153,14 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	cfg.Phases = append([]PhaseSpec(nil), cfg.Phases...)
 	for i, p := range cfg.Phases {
+		if p.Name == "" {
+			cfg.Phases[i].Name = "phase-" + strconv.Itoa(i+1)
+		}
 		var w float64
 		for _, x := range p.Mix {
 			w += x
 		}
-		if w <= 0 {
+		if !(w > 0) {
 			cfg.Phases[i].Mix = Mix{OpUpdate: 1}
 		}
 	}

@@ -33,6 +33,9 @@ type request struct {
 	op       Op
 	shadow   uint8
 	desired  bool  // an update that wrote desired: a delta must follow
+	verify   bool  // a get that reads the shadow back once the schedule has ended
+	left     bool  // the publish went out: a slot taken for a request that never left is not one
+	phase    int32 // the phase of the slot it was sent for
 	seq      int64 // send order on this connection
 	intended int64 // ns since the run's start: the slot's time from the schedule
 	sent     int64 // ns since the run's start: when the publish was handed to the client
@@ -117,6 +120,7 @@ type pending struct {
 	op       Op
 	shadow   uint8
 	write    Section
+	phase    int32
 }
 
 // backlog is a connection's queue of held-back slots, oldest first. Only the

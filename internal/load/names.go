@@ -13,11 +13,12 @@ var rejectCodes = []int{400, 401, 403, 404, 409, 413, 415, 429, 500, 503}
 // ids are the metrics a run records, declared once before recording starts.
 type ids struct {
 	connect, subscribe           metrics.ID
-	sent                         [numOps]metrics.ID
+	scheduled, sent              [numOps]metrics.ID
 	accepted, acceptedUncorr     [numOps]metrics.ID
 	rejected, rejectedUncorr     [numOps]metrics.ID
 	rejectedCode                 [numOps][]metrics.ID // parallel to rejectCodes, plus "other" last
 	timeout                      [numOps]metrics.ID
+	unanswered                   metrics.ID
 	slots, late, skipped, lag    metrics.ID
 	deferred                     metrics.ID
 	delta                        metrics.ID
@@ -27,7 +28,21 @@ type ids struct {
 	connectFailed                map[string]metrics.ID
 	bytesOut, bytesIn            metrics.ID
 	violations                   metrics.ID
+	verifyRead, verifyLost       metrics.ID
+	verifyUnanswered             metrics.ID
+	verifyDenied                 metrics.ID
 	fanout                       []fanoutIDs // per observer group
+	phase                        []phaseIDs  // per phase
+}
+
+// phaseIDs are the metrics scoped to one phase: what its slots and the
+// requests sent for them recorded.
+type phaseIDs struct {
+	scheduled, sent, timeout       [numOps]metrics.ID
+	accepted, rejected             [numOps]metrics.ID
+	slots, late, skipped, deferred metrics.ID
+	delta                          metrics.ID
+	fanout                         []metrics.ID // latency per observer group
 }
 
 // fanoutIDs are the metrics of one observer group, and of each of its
@@ -37,44 +52,21 @@ type fanoutIDs struct {
 	filters                     []fanoutIDs
 }
 
-// connectReasons are the labels of connect failures.
-var connectReasons = []string{"dial", "tls", "connack", "subscribe", "timeout", "other"}
+// MetricNames lists every metric a run of the given phases and observer
+// groups records, whole-run and scoped to each phase: what thresholds may
+// name.
+func MetricNames(phases []string, groups []ObserverGroup) []string {
+	set := metrics.NewSet()
+	declare(set, phases, groups)
+	return set.Names()
+}
 
 // declare registers every metric of a run with set.
-func declare(set *metrics.Set, groups []ObserverGroup) *ids {
+func declare(set *metrics.Set, phases []string, groups []ObserverGroup) *ids {
 	m := &ids{connectFailed: map[string]metrics.ID{}}
 	m.connect = set.Latency("connect")
 	m.subscribe = set.Latency("subscribe")
-	for op := Op(0); op < numOps; op++ {
-		n := op.String()
-		m.sent[op] = set.Counter(n + ".sent")
-		m.accepted[op] = set.Latency(n+".accepted", metrics.Base(n+".sent"))
-		m.acceptedUncorr[op] = set.Latency(n+".accepted.uncorrected", metrics.Base(n+".sent"))
-		m.rejected[op] = set.Latency(n+".rejected", metrics.Base(n+".sent"))
-		m.rejectedUncorr[op] = set.Latency(n+".rejected.uncorrected", metrics.Base(n+".sent"))
-		for _, code := range rejectCodes {
-			m.rejectedCode[op] = append(m.rejectedCode[op], set.Latency(n+".rejected."+strconv.Itoa(code), metrics.Base(n+".sent")))
-		}
-		m.rejectedCode[op] = append(m.rejectedCode[op], set.Latency(n+".rejected.other", metrics.Base(n+".sent")))
-		m.timeout[op] = set.Counter(n+".timeout", metrics.Base(n+".sent"))
-	}
-	m.late = set.Counter("schedule.late", metrics.Base("schedule.slots"))
-	m.skipped = set.Counter("schedule.skipped", metrics.Base("schedule.slots"))
-	m.deferred = set.Counter("schedule.deferred", metrics.Base("schedule.slots"))
-	m.slots = set.Counter("schedule.slots")
-	m.lag = set.Latency("schedule.lag")
-	m.delta = set.Latency("delta")
-	m.deltaExpected = set.Counter("delta.expected")
-	m.deltaReceived = set.Counter("delta.received", metrics.Base("delta.expected"))
-	m.deltaResponses = set.Counter("delta.responses")
-	m.deltaSkipped = set.Counter("delta.skipped")
-	m.reconnects = set.Counter("reconnects")
-	for _, r := range connectReasons {
-		m.connectFailed[r] = set.Counter("connect.failed." + r)
-	}
-	m.bytesOut = set.Counter("bytes.out")
-	m.bytesIn = set.Counter("bytes.in")
-	m.violations = set.Counter("violations")
+	m.declareRequests(set, "")
 	for _, g := range groups {
 		f := declareFanout(set, "fanout."+g.Name)
 		if len(g.Filters) > 1 {
@@ -84,7 +76,83 @@ func declare(set *metrics.Set, groups []ObserverGroup) *ids {
 		}
 		m.fanout = append(m.fanout, f)
 	}
+	m.unanswered = set.Counter("requests.unanswered")
+	m.late = set.Counter("schedule.late", metrics.Base("schedule.slots"))
+	m.skipped = set.Counter("schedule.skipped", metrics.Base("schedule.slots"))
+	m.deferred = set.Counter("schedule.deferred", metrics.Base("schedule.slots"))
+	m.slots = set.Counter("schedule.slots")
+	m.lag = set.Latency("schedule.lag")
+	m.delta = set.Latency("delta")
+	m.deltaExpected = set.Counter("delta.expected")
+	m.deltaReceived = set.Counter("delta.received", metrics.Base("delta.expected"), metrics.Planned("delta.expected"))
+	m.deltaResponses = set.Counter("delta.responses")
+	m.deltaSkipped = set.Counter("delta.skipped")
+	m.reconnects = set.Counter("reconnects")
+	for _, r := range connectReasons {
+		m.connectFailed[r] = set.Counter("connect.failed." + r)
+	}
+	m.bytesOut = set.Counter("bytes.out")
+	m.bytesIn = set.Counter("bytes.in")
+	m.violations = set.Counter("violations")
+	m.verifyRead = set.Counter("verify.read")
+	m.verifyLost = set.Counter("verify.lost")
+	m.verifyUnanswered = set.Counter("verify.unanswered")
+	m.verifyDenied = set.Counter("verify.denied")
+	for _, name := range []string{"replies.stale", "messages.foreign", "things", "things.connected"} {
+		set.Counter(name)
+	}
+	for _, ph := range phases {
+		m.phase = append(m.phase, declarePhase(set, ph, groups))
+	}
 	return m
+}
+
+// declareRequests declares the request metrics, whole-run when phase is ""
+// and scoped to the phase otherwise; the whole-run ones go into m.
+func (m *ids) declareRequests(set *metrics.Set, phase string) (p phaseIDs) {
+	name := func(n string) string {
+		if phase == "" {
+			return n
+		}
+		return metrics.Scoped(n, phase)
+	}
+	for op := Op(0); op < numOps; op++ {
+		n := op.String()
+		sent, planned := metrics.Base(name(n+".sent")), metrics.Planned(name(n+".scheduled"))
+		p.scheduled[op] = set.Counter(name(n + ".scheduled"))
+		p.sent[op] = set.Counter(name(n+".sent"), planned)
+		p.accepted[op] = set.Latency(name(n+".accepted"), sent, planned)
+		p.rejected[op] = set.Latency(name(n+".rejected"), sent, planned)
+		p.timeout[op] = set.Counter(name(n+".timeout"), sent, planned)
+		if phase != "" {
+			continue
+		}
+		m.acceptedUncorr[op] = set.Latency(n+".accepted.uncorrected", sent)
+		m.rejectedUncorr[op] = set.Latency(n+".rejected.uncorrected", sent)
+		for _, code := range rejectCodes {
+			m.rejectedCode[op] = append(m.rejectedCode[op], set.Latency(n+".rejected."+strconv.Itoa(code), sent))
+		}
+		m.rejectedCode[op] = append(m.rejectedCode[op], set.Latency(n+".rejected.other", sent))
+	}
+	if phase == "" {
+		m.scheduled, m.sent, m.accepted, m.rejected, m.timeout = p.scheduled, p.sent, p.accepted, p.rejected, p.timeout
+	}
+	return p
+}
+
+// declarePhase declares the metrics scoped to one phase.
+func declarePhase(set *metrics.Set, phase string, groups []ObserverGroup) phaseIDs {
+	p := (&ids{}).declareRequests(set, phase)
+	slots := metrics.Scoped("schedule.slots", phase)
+	p.slots = set.Counter(slots)
+	p.late = set.Counter(metrics.Scoped("schedule.late", phase), metrics.Base(slots))
+	p.skipped = set.Counter(metrics.Scoped("schedule.skipped", phase), metrics.Base(slots))
+	p.deferred = set.Counter(metrics.Scoped("schedule.deferred", phase), metrics.Base(slots))
+	p.delta = set.Latency(metrics.Scoped("delta", phase))
+	for _, g := range groups {
+		p.fanout = append(p.fanout, set.Latency(metrics.Scoped("fanout."+g.Name, phase)))
+	}
+	return p
 }
 
 // rejectIndex returns the index into rejectedCode for code.
@@ -103,6 +171,6 @@ func declareFanout(set *metrics.Set, prefix string) fanoutIDs {
 	return fanoutIDs{
 		latency:  set.Latency(prefix),
 		expected: set.Counter(prefix + ".expected"),
-		received: set.Counter(prefix+".received", metrics.Base(prefix+".expected")),
+		received: set.Counter(prefix+".received", metrics.Base(prefix+".expected"), metrics.Planned(prefix+".expected")),
 	}
 }

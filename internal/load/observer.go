@@ -2,10 +2,10 @@ package load
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
-	"github.com/eclipse/paho.golang/paho"
 	"github.com/shadowload/shadowload/internal/topic"
 	"github.com/shadowload/shadowload/metrics"
 	"github.com/shadowload/shadowload/shadow"
@@ -17,7 +17,7 @@ import (
 type observer struct {
 	group    int
 	rec      *metrics.Recorder
-	client   *paho.Client
+	conn     Conn
 	received atomic.Int64
 	lost     atomic.Bool
 	// lastDelta is the newest desired-write stamp seen in a delta, per
@@ -32,32 +32,26 @@ func (r *runner) connectObservers(ctx context.Context) error {
 	for g, grp := range r.cfg.Observers {
 		for _, b := range grp.Bundles {
 			o := &observer{group: g, rec: r.set.NewRecorder(), lastDelta: make([]int64, len(r.things)*len(r.cfg.Shadows))}
-			s := session{
-				target:     r.cfg.Target,
-				cert:       b.Certificate,
-				clientID:   b.Thing,
-				keepAlive:  r.cfg.KeepAlive,
-				cleanStart: true,
-				receiveMax: 1024,
-				filters:    grp.Filters,
-				subQoS:     r.cfg.QoS,
-				timeout:    r.cfg.ConnectTimeout,
-				onPublish:  r.observe(o),
-				onLost:     func(error) { o.lost.Store(true) },
+			if !r.pace(ctx) {
+				return fmt.Errorf("%w: %v", ErrObserverConnect, context.Cause(ctx))
 			}
-			cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
-			c, connTook, subTook, err := dial(cctx, s)
-			cancel()
-			r.connMu.Lock()
+			c, connTook, subTook, err := r.dial(ctx, Session{
+				ClientID:       b.Thing,
+				Certificate:    b.Certificate,
+				KeepAlive:      r.cfg.KeepAlive,
+				CleanStart:     true,
+				ReceiveMaximum: 1024,
+				OnMessage:      r.observe(o),
+				OnLost:         func(error) { o.lost.Store(true) },
+			}, grp.Filters)
 			if err != nil {
-				r.connRec.Add(r.ids.connectFailed[connectReason(err)], 1)
-				r.connMu.Unlock()
-				return &observerError{group: grp.Name, thing: b.Thing, err: err}
+				return fmt.Errorf("%w: group %s (%s): %w", ErrObserverConnect, grp.Name, b.Thing, err)
 			}
+			r.connMu.Lock()
 			r.connRec.Record(r.ids.connect, int64(connTook))
 			r.connRec.Record(r.ids.subscribe, int64(subTook))
 			r.connMu.Unlock()
-			o.client = c
+			o.conn = c
 			r.observers = append(r.observers, o)
 		}
 	}
@@ -67,27 +61,28 @@ func (r *runner) connectObservers(ctx context.Context) error {
 // observe returns the handler of one observer connection: it counts every
 // delivery and times those that carry the send stamp of the update behind
 // them (update requests, update/accepted, update/documents, update/delta)
-// from that stamp. Get and delete replies echo an older state: counted, not
-// timed.
-func (r *runner) observe(o *observer) func(p *paho.Publish) {
+// from that stamp, for the run and for the phase the update was sent in.
+// Get and delete replies echo an older state: counted, not timed.
+func (r *runner) observe(o *observer) func(topic string, payload []byte) {
 	ids := r.ids.fanout[o.group]
 	filters := r.cfg.Observers[o.group].Filters
-	return func(p *paho.Publish) {
-		now := int64(time.Since(r.start))
+	return func(name string, payload []byte) {
+		defer r.recoverPanic("an observer's delivery handler")
+		now := int64(r.cfg.Clock.Now().Sub(r.start))
 		o.received.Add(1)
 		o.rec.Add(ids.received, 1)
 		per := -1
 		if len(ids.filters) > 0 {
-			per = firstMatch(filters, p.Topic, r.cfg.HashMatchesDollar)
+			per = firstMatch(filters, name, r.cfg.HashMatchesDollar)
 			if per >= 0 {
 				o.rec.Add(ids.filters[per].received, 1)
 			}
 		}
-		tp, err := shadow.ParseTopic(p.Topic)
+		tp, err := shadow.ParseTopic(name)
 		if err != nil || tp.Op != shadow.OpUpdate || tp.Kind == shadow.KindRejected {
 			return
 		}
-		stamp := maxStamp(p.Payload) - r.epoch
+		stamp := maxStamp(payload) - r.epoch
 		if stamp < 0 {
 			return // no stamp, or one from an earlier run
 		}
@@ -99,6 +94,9 @@ func (r *runner) observe(o *observer) func(p *paho.Publish) {
 			o.lastDelta[k] = stamp
 		}
 		o.rec.Record(ids.latency, now-stamp)
+		if p := r.sched.PhaseAt(time.Duration(stamp) - r.schedStart()); p >= 0 {
+			o.rec.Record(r.ids.phase[p].fanout[o.group], now-stamp)
+		}
 		if per >= 0 {
 			o.rec.Record(ids.filters[per].latency, now-stamp)
 		}
@@ -131,17 +129,6 @@ func (r *runner) shadowIndex(thing, shadowName string) (int, bool) {
 	}
 	return 0, false
 }
-
-// observerError says which observer could not connect.
-type observerError struct {
-	group, thing string
-	err          error
-}
-
-func (e *observerError) Error() string {
-	return "observer " + e.group + " (" + e.thing + "): " + e.err.Error()
-}
-func (e *observerError) Unwrap() error { return e.err }
 
 // expectedFanout counts, per observer group, the deliveries its filters
 // should have received from the fleet's traffic: every request, reply,

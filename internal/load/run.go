@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/eclipse/paho.golang/paho"
 	"github.com/shadowload/shadowload/metrics"
 	"github.com/shadowload/shadowload/shadow"
+	"golang.org/x/time/rate"
 )
 
 // Progress is the run's state once a second, for a live progress line.
@@ -24,6 +26,9 @@ type Progress struct {
 	Things     int
 	TargetRate float64          // scheduled requests per second now
 	Interval   metrics.Interval // what was sent and measured in the last second
+	// Totals gives the run's totals so far, encoding the latency metrics
+	// named, for judging the run while it goes on.
+	Totals func(latencies ...string) *metrics.Report
 }
 
 // Result is what a run produced.
@@ -31,11 +36,28 @@ type Result struct {
 	Report    *metrics.Report
 	Things    int
 	Connected int // things connected when the schedule started
+	// StopCause says why the run ended before its schedule did — the
+	// cause its context was cancelled with (a signal, an aborting
+	// threshold), or a goroutine's panic — and is nil when it ran to the end.
+	StopCause error
+	// Planned is the length of the whole schedule.
+	Planned time.Duration
+	// Panics holds what panicked during the run, each with its stack.
+	Panics []string
 }
 
-// ErrNothingConnected is returned when no thing could connect: there is no
-// run to report.
-var ErrNothingConnected = errors.New("no thing could connect")
+// ErrPanic is the StopCause of a run stopped by a panic in one of its
+// goroutines.
+var ErrPanic = errors.New("a goroutine of the run panicked")
+
+// Errors of Run that leave a report of what happened but no run to judge.
+var (
+	// ErrNothingConnected is returned when no thing could connect.
+	ErrNothingConnected = errors.New("no thing could connect")
+	// ErrObserverConnect is returned when an observer connection could not
+	// be made: without it fan-out cannot be measured.
+	ErrObserverConnect = errors.New("an observer could not connect")
+)
 
 // runner holds the state of one run.
 type runner struct {
@@ -43,14 +65,20 @@ type runner struct {
 	set          *metrics.Set
 	ids          *ids
 	sched        *Schedule
+	limiter      *rate.Limiter // every connect attempt of the run
 	start        time.Time
 	epoch        int64        // start in ns since the Unix epoch: a stamp is epoch + clock
 	schedStartNs atomic.Int64 // when slot 0 is due, in ns from start
+	stopNs       atomic.Int64 // when the run was stopped, in ns from start; 0 while it goes on
 	things       []*thing
 	thingIndex   map[string]int // thing name → index, read-only once built
 	workers      []*worker
 	observers    []*observer
 	ctx          context.Context
+	cancel       context.CancelCauseFunc
+	redialCtx    context.Context // ends the redials once the schedule is over
+	stopRedial   context.CancelFunc
+	redials      sync.WaitGroup
 
 	connMu  sync.Mutex
 	connRec *metrics.Recorder // connects and subscribes, from many goroutines under connMu
@@ -59,55 +87,100 @@ type runner struct {
 	up        atomic.Int64 // things connected now
 
 	everConnected atomic.Bool // some connection has succeeded
+
+	errMu  sync.Mutex
+	errors map[string]string // the first error of each kind, in full
+	panics []string          // what panicked, with its stack
 }
 
 // Run connects the observers and the fleet, drives the schedule and returns
-// the report. It returns an error only when nothing could be measured;
-// reasons a finished run cannot be trusted are in Report.Invalid.
+// the report. It returns a Result with the report of what happened whenever
+// it got as far as connecting, with an error when there was no run to judge
+// (ErrNothingConnected, ErrObserverConnect). A run stopped early — its
+// context cancelled, or a panic — still ends every request it sent and
+// reports the time it really ran; the reasons it cannot be trusted are in
+// Report.Invalid.
 func Run(ctx context.Context, c Config) (*Result, error) {
 	cfg, err := c.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	r, err := newRunner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r.run(ctx)
+}
+
+// newRunner lays out the schedule, declares the metrics and builds the
+// things and workers of a run.
+func newRunner(cfg Config) (*runner, error) {
 	phases := make([]Phase, len(cfg.Phases))
+	names := make([]string, len(cfg.Phases))
 	for i, p := range cfg.Phases {
-		phases[i] = p.Phase
+		phases[i], names[i] = p.Phase, p.Name
 	}
 	sched, err := NewSchedule(phases)
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, set: metrics.NewSet(), sched: sched}
-	r.ids = declare(r.set, cfg.Observers)
+	r := &runner{
+		cfg:     cfg,
+		set:     metrics.NewSet(),
+		sched:   sched,
+		limiter: rate.NewLimiter(rate.Limit(cfg.ConnectRate), 1),
+		errors:  map[string]string{},
+	}
+	r.ids = declare(r.set, names, cfg.Observers)
 	r.connRec = r.set.NewRecorder()
 	r.build()
+	return r, nil
+}
+
+func (r *runner) run(ctx context.Context) (*Result, error) {
+	clk := r.cfg.Clock
 	collector := r.set.Collector()
-	r.start = time.Now()
+	r.start = clk.Now()
 	r.epoch = r.start.UnixNano()
 	cpuStart := cpuTime()
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	r.ctx = runCtx
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.ctx, r.cancel = runCtx, cancel
+	r.redialCtx, r.stopRedial = context.WithCancel(runCtx)
+	defer r.stopRedial()
+	stopWatch := context.AfterFunc(runCtx, func() { r.stopNs.CompareAndSwap(0, max(int64(clk.Now().Sub(r.start)), 1)) })
+	defer stopWatch()
+
 	var wg sync.WaitGroup
 	// Workers handle connection events from the first connect on; the
 	// schedule starts once the fleet is up.
 	r.schedStartNs.Store(math.MaxInt64 / 2)
 	started := make(chan struct{})
-	for _, w := range r.workers {
+	for i, w := range r.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer close(w.done)
+			defer r.recoverPanic(fmt.Sprintf("worker %d", i))
 			w.idle(runCtx, started)
 			w.run(runCtx)
 		}()
 	}
+	finishWorkers := func() {
+		r.stopRedial()
+		wg.Wait()
+		r.redials.Wait()
+		for _, w := range r.workers {
+			w.endAll()
+		}
+	}
 
 	if err := r.connectObservers(runCtx); err != nil {
-		cancel()
-		wg.Wait()
-		return nil, err
+		cancel(err)
+		finishWorkers()
+		r.disconnectObservers()
+		return r.result(collector, cpuStart, 0), err
 	}
 	memBefore := liveMemory()
 	stopTicks := make(chan struct{})
@@ -120,18 +193,21 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		memPerThing = float64(liveMemory()-memBefore) / float64(connected)
 	}
 	if connected == 0 {
-		cancel()
-		wg.Wait()
+		cancel(ErrNothingConnected)
+		finishWorkers()
 		close(stopTicks)
 		<-ticksDone
 		r.disconnectObservers()
-		return &Result{Report: collector.Final(), Things: len(r.things)}, ErrNothingConnected
+		r.disconnectThings()
+		return r.result(collector, cpuStart, 0), ErrNothingConnected
 	}
-	r.schedStartNs.Store(int64(time.Since(r.start)))
+	r.schedStartNs.Store(int64(clk.Now().Sub(r.start)))
 	close(started)
 
-	wg.Wait()
-	r.waitFanout()
+	finishWorkers()
+	if runCtx.Err() == nil {
+		r.waitFanout()
+	}
 	for _, w := range r.workers {
 		w.settle()
 	}
@@ -146,32 +222,33 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			r.connRec.Add(fid.expected, perFilter[g][k])
 		}
 	}
-	observerLost := ""
-	for _, o := range r.observers {
-		if o.lost.Load() {
-			observerLost = r.cfg.Observers[o.group].Name
-			break
-		}
-	}
 	r.disconnectObservers()
+	r.disconnectThings()
+	res := r.result(collector, cpuStart, connected)
+	res.Report.Generator.MemoryPerThing = max(memPerThing, 0)
+	return res, nil
+}
+
+// result collects the final report, with the facts that make a run
+// untrustworthy whatever its bounds: it stopped early, a goroutine
+// panicked, an observer lost its connection.
+func (r *runner) result(c *metrics.Collector, cpuStart time.Duration, connected int) *Result {
+	clk := r.cfg.Clock
 	var stale, foreign int64
 	for _, w := range r.workers {
-		w.disconnect()
 		stale += w.stale.Load()
 		foreign += w.foreign.Load()
 	}
-
-	rep := collector.Final()
-	rep.Duration = r.sched.Duration()
+	now := clk.Now()
+	rep := c.FinalAt(now)
+	rep.Start = r.start
+	rep.Duration, rep.Phases = r.ran()
 	cpu := cpuTime() - cpuStart
-	wall := time.Since(r.start)
+	wall := now.Sub(r.start)
 	cores := runtime.GOMAXPROCS(0)
-	rep.Generator = &metrics.Generator{
-		CPUSeconds:  cpu.Seconds(),
-		Cores:       cores,
-		Utilization: cpu.Seconds() / (wall.Seconds() * float64(cores)),
-
-		MemoryPerThing: max(memPerThing, 0),
+	rep.Generator = &metrics.Generator{CPUSeconds: cpu.Seconds(), Cores: cores}
+	if wall > 0 {
+		rep.Generator.Utilization = cpu.Seconds() / (wall.Seconds() * float64(cores))
 	}
 	if lag, ok := rep.Latencies["schedule.lag"]; ok {
 		rep.Generator.SchedulerLag = lag.Summary
@@ -180,8 +257,49 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	rep.Counters["messages.foreign"] = foreign
 	rep.Counters["things"] = int64(len(r.things))
 	rep.Counters["things.connected"] = int64(connected)
-	rep.Invalid = append(rep.Invalid, r.invalid(rep, connected, observerLost)...)
-	return &Result{Report: rep, Things: len(r.things), Connected: connected}, nil
+
+	r.errMu.Lock()
+	if len(r.errors) > 0 {
+		rep.Errors = make(map[string]string, len(r.errors))
+		for k, v := range r.errors {
+			rep.Errors[k] = v
+		}
+	}
+	for _, p := range r.panics {
+		rep.Invalid = append(rep.Invalid, "internal error: "+firstLine(p))
+	}
+	panics := append([]string(nil), r.panics...)
+	r.errMu.Unlock()
+	var cause error
+	if r.stopNs.Load() != 0 && connected > 0 {
+		cause = context.Cause(r.ctx)
+	}
+	for _, o := range r.observers {
+		if o.lost.Load() {
+			rep.Invalid = append(rep.Invalid, fmt.Sprintf("observer group %q lost a connection: its fan-out counts are incomplete", r.cfg.Observers[o.group].Name))
+			break
+		}
+	}
+	return &Result{Report: rep, Things: len(r.things), Connected: connected, StopCause: cause, Planned: r.sched.Duration(), Panics: panics}
+}
+
+// ran gives how long the schedule really ran — all of it, or up to the
+// moment the run was stopped — and its phases as they ran.
+func (r *runner) ran() (time.Duration, []metrics.PhaseReport) {
+	total := r.sched.Duration()
+	schedStart := r.schedStart()
+	if stop := time.Duration(r.stopNs.Load()); stop != 0 {
+		total = min(total, max(stop-schedStart, 0))
+	}
+	if schedStart >= math.MaxInt64/4 {
+		total = 0 // the schedule never started
+	}
+	var phases []metrics.PhaseReport
+	for _, p := range r.sched.phases {
+		d := min(p.Duration, max(total-p.offset, 0))
+		phases = append(phases, metrics.PhaseReport{Name: p.Name, Start: p.offset, Duration: d, From: p.From, To: p.To})
+	}
+	return total, phases
 }
 
 // build makes the things and spreads them over the workers: thing i belongs
@@ -214,125 +332,69 @@ func (r *runner) build() {
 	}
 }
 
-// idle handles connection events until the schedule starts.
-func (w *worker) idle(ctx context.Context, started <-chan struct{}) {
-	for {
-		select {
-		case ev := <-w.events:
-			w.handle(ev)
-		case <-started:
-			return
-		case <-ctx.Done():
-			return
-		}
+// recoverPanic, deferred by every goroutine of the run, turns a panic into
+// an invalid run instead of a lost one: it keeps what panicked with its
+// stack and stops the run, whose report is still written.
+func (r *runner) recoverPanic(where string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	r.errMu.Lock()
+	r.panics = append(r.panics, fmt.Sprintf("%s panicked: %v\n%s", where, v, debug.Stack()))
+	r.errMu.Unlock()
+	if r.cancel != nil {
+		r.cancel(ErrPanic)
 	}
 }
 
-// connectFleet connects every thing at the configured connect rate, each
-// attempt paced like a request slot, retrying failures with backoff until
-// the connect window closes.
-func (r *runner) connectFleet(ctx context.Context) {
-	n := len(r.things)
-	dialers := min(n, 64)
-	var next atomic.Int64
-	deadline := time.Now().Add(r.cfg.ConnectWindow)
-	begin := time.Now()
-	var wg sync.WaitGroup
-	for d := 0; d < dialers; d++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := next.Add(1) - 1
-				if k >= int64(n) {
-					return
-				}
-				due := begin.Add(time.Duration(float64(k) / r.cfg.ConnectRate * float64(time.Second)))
-				if !sleepUntil(ctx, due) {
-					return
-				}
-				t := r.things[k]
-				w := r.workers[int(k)%len(r.workers)]
-				if r.connectWithRetry(ctx, t, w, deadline) {
-					r.connected.Add(1)
-				}
-			}
-		}()
+// noteError keeps the first error of a kind, in full.
+func (r *runner) noteError(kind, msg string) {
+	r.errMu.Lock()
+	if _, ok := r.errors[kind]; !ok {
+		r.errors[kind] = msg
 	}
-	wg.Wait()
-	// Let the workers take in the last connection events before slot 0.
-	for _, w := range r.workers {
-		for len(w.events) > 0 && ctx.Err() == nil {
-			time.Sleep(time.Millisecond)
-		}
-	}
+	r.errMu.Unlock()
 }
 
-// connectWithRetry connects t, retrying with exponential backoff until it
-// succeeds or the deadline passes.
-//
-// While no thing at all has connected, a thing gives up after
-// firstAttempts tries, so an unreachable or refusing target ends the run in
-// about a second instead of the whole connect window.
-func (r *runner) connectWithRetry(ctx context.Context, t *thing, w *worker, deadline time.Time) bool {
-	const firstAttempts = 3
-	backoff := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
-		err := t.connect(cctx, w)
-		cancel()
-		if err == nil {
-			r.everConnected.Store(true)
-			return true
-		}
-		if ctx.Err() != nil || time.Now().Add(backoff).After(deadline) {
-			return false
-		}
-		if attempt >= firstAttempts && !r.everConnected.Load() {
-			return false
-		}
-		if !sleepUntil(ctx, time.Now().Add(backoff)) {
-			return false
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-// redial brings a lost connection back, with backoff, for as long as the
-// run lasts.
-func (r *runner) redial(t *thing, w *worker) {
-	r.connectWithRetry(r.ctx, t, w, time.Now().Add(24*time.Hour))
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // tick collects an interval each second and reports progress.
 func (r *runner) tick(c *metrics.Collector, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	tk := time.NewTicker(time.Second)
-	defer tk.Stop()
+	defer r.recoverPanic("the progress ticker")
+	clk := r.cfg.Clock
+	tm := clk.NewTimer(time.Second)
+	defer tm.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case now := <-tk.C:
+		case now := <-tm.C():
+			tm.Reset(time.Second)
 			iv := c.Interval(now)
 			if r.cfg.Tick == nil {
 				continue
 			}
-			elapsed := time.Since(r.start) - r.schedStart()
+			elapsed := now.Sub(r.start) - r.schedStart()
+			p := Progress{
+				Elapsed:   elapsed,
+				Connected: r.connectedNow(),
+				Things:    len(r.things),
+				Interval:  iv,
+				Totals:    c.Snapshot,
+			}
 			if elapsed < 0 {
 				// Still connecting: the schedule has not started.
-				r.cfg.Tick(Progress{Phase: "connect", Elapsed: time.Since(r.start), Connected: r.connectedNow(), Things: len(r.things), Interval: iv})
-				continue
-			}
-			p := Progress{
-				Elapsed:    elapsed,
-				Connected:  r.connectedNow(),
-				Things:     len(r.things),
-				TargetRate: r.sched.RateAt(elapsed),
-				Interval:   iv,
-			}
-			if n := r.sched.PhaseAt(elapsed); n >= 0 {
-				p.Phase = r.cfg.Phases[n].Name
+				p.Phase, p.Elapsed = "connect", now.Sub(r.start)
+			} else {
+				p.TargetRate = r.sched.RateAt(elapsed)
+				if n := r.sched.PhaseAt(elapsed); n >= 0 {
+					p.Phase = r.cfg.Phases[n].Name
+				}
 			}
 			r.cfg.Tick(p)
 		}
@@ -363,70 +425,29 @@ func (r *runner) waitFanout() {
 			return
 		}
 		last = total
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// settle takes in what reached the worker after it stopped: replies that
-// came after their request ended are stale but still part of the traffic
-// observers saw; late connections are closed. Only the run's goroutine calls
-// it, after the workers have returned.
-func (w *worker) settle() {
-	for {
-		select {
-		case ev := <-w.events:
-			switch ev.kind {
-			case evUp:
-				_ = ev.client.Disconnect(&paho.Disconnect{})
-			case evReply:
-				w.countReply(&w.things[ev.thing].shadows[ev.shadow], ev)
-				w.stale.Add(1)
-			case evDelta:
-				w.things[ev.thing].shadows[ev.shadow].events[evtDelta]++
-				w.rec.Add(w.ids.deltaReceived, 1)
-			}
-		default:
+		if !sleep(r.ctx, r.cfg.Clock, 50*time.Millisecond) {
 			return
 		}
 	}
 }
 
-// disconnect closes the worker's connections once it has stopped.
-func (w *worker) disconnect() {
-	for _, t := range w.things {
-		if t.client != nil {
-			_ = t.client.Disconnect(&paho.Disconnect{})
+// disconnectThings closes the fleet's connections once the workers have
+// stopped, and takes in what reached the workers meanwhile.
+func (r *runner) disconnectThings() {
+	for _, w := range r.workers {
+		for _, t := range w.things {
+			if t.conn != nil {
+				_ = t.conn.Close()
+			}
 		}
+		w.settle()
 	}
-	w.settle()
 }
 
 func (r *runner) disconnectObservers() {
 	for _, o := range r.observers {
-		_ = o.client.Disconnect(&paho.Disconnect{})
+		_ = o.conn.Close()
 	}
-}
-
-// MaxLateFraction is the share of slots that may start later than the late
-// bound before a run is declared invalid: past it the generator, not the
-// target, set the pace.
-const MaxLateFraction = 0.05
-
-// invalid lists why a finished run cannot be trusted.
-func (r *runner) invalid(rep *metrics.Report, connected int, observerLost string) []string {
-	var out []string
-	slots := rep.Counters["schedule.slots"]
-	if late := rep.Counters["schedule.late"]; slots > 0 && float64(late)/float64(slots) > MaxLateFraction {
-		out = append(out, fmt.Sprintf("the generator fell behind its schedule: %d of %d slots (%.1f%%) started more than %v late (bound %.0f%%)",
-			late, slots, 100*float64(late)/float64(slots), r.cfg.LateBound, 100*MaxLateFraction))
-	}
-	if connected < len(r.things) {
-		out = append(out, fmt.Sprintf("only %d of %d things connected", connected, len(r.things)))
-	}
-	if observerLost != "" {
-		out = append(out, fmt.Sprintf("observer group %q lost a connection: its fan-out counts are incomplete", observerLost))
-	}
-	return out
 }
 
 // liveMemory is the live heap and goroutine stacks after a collection. It is
@@ -445,20 +466,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// sleepUntil waits for t or the context, reporting whether t was reached.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

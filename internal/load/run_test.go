@@ -2,243 +2,197 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
-
-	"github.com/shadowload/shadowload/emulator"
-	"github.com/shadowload/shadowload/fleet"
 )
 
-// testFleet starts an emulator on a loopback port with things and observers
-// provisioned, and returns a Config aimed at it.
-func testFleet(t *testing.T, things, observers int, mod func(*emulator.Config)) Config {
-	t.Helper()
-	dir := t.TempDir()
-	ecfg := emulator.Config{
-		DataDir: filepath.Join(dir, "data"), Listen: "127.0.0.1:0", HashMatchesDollar: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+// These tests run whole schedules against the fake target inside a synctest
+// bubble: time is virtual, so a ten-second schedule takes a moment and every
+// wait is exact, and no socket is opened.
+
+// fakeRun is a run of things things at rate requests/s for d against tr.
+func fakeRun(tr *fakeTransport, things int, rate float64, d time.Duration) Config {
+	return Config{
+		Transport:   tr,
+		Things:      testBundles(things),
+		ConnectRate: 1000,
+		Phases: []PhaseSpec{
+			{Phase: Phase{Name: "warm", Duration: d / 2, From: rate / 10, To: rate}, Mix: Mix{OpUpdate: 8, OpGet: 1, OpDelete: 1}},
+			{Phase: Phase{Name: "steady", Duration: d / 2, From: rate, To: rate}, Mix: Mix{OpUpdate: 1}},
+		},
 	}
-	if mod != nil {
-		mod(&ecfg)
-	}
-	em, err := emulator.New(ecfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := em.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { em.Close() })
-	ctx := context.Background()
-	out := filepath.Join(dir, "bundles")
-	if _, err := fleet.Provision(ctx, em.CA(), em.Registry(), fleet.ProvisionOptions{Things: things, OutDir: out}); err != nil {
-		t.Fatal(err)
-	}
-	if observers > 0 {
-		if _, err := fleet.Provision(ctx, em.CA(), em.Registry(), fleet.ProvisionOptions{Things: observers, OutDir: out, Observer: true}); err != nil {
+}
+
+func TestRunWholeScheduleAgainstAFakeTarget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := newFakeTransport()
+		tr.delay = 20 * time.Millisecond
+		cfg := fakeRun(tr, 10, 100, 10*time.Second)
+		cfg.Verify = true
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	roots, bundles, err := fleet.LoadBundles(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Target: Target{Endpoint: em.Addr(), Roots: roots}, HashMatchesDollar: ecfg.HashMatchesDollar, ConnectRate: 500}
-	var obs []fleet.Bundle
-	for _, b := range bundles {
-		if b.Observer {
-			obs = append(obs, b)
-		} else {
-			cfg.Things = append(cfg.Things, b)
+		rep := res.Report
+		checkBooks(t, rep)
+		if len(rep.Invalid) > 0 || res.StopCause != nil {
+			t.Errorf("invalid %v, stopped by %v", rep.Invalid, res.StopCause)
 		}
-	}
-	if len(obs) > 0 {
-		cfg.Observers = []ObserverGroup{{Name: "documents", Bundles: obs, Filters: []string{"$aws/things/+/shadow/update/documents"}}}
-	}
-	return cfg
-}
-
-func constant(d time.Duration, rate float64) PhaseSpec {
-	return PhaseSpec{Phase: Phase{Name: "steady", Duration: d, From: rate, To: rate}, Mix: Mix{OpUpdate: 1}}
-}
-
-func TestRunCountsAddUpAndFanoutArrives(t *testing.T) {
-	cfg := testFleet(t, 20, 1, func(c *emulator.Config) { c.Limits = emulator.LimitsNone })
-	cfg.QoS = 1
-	cfg.Phases = []PhaseSpec{constant(2*time.Second, 100)}
-	cfg.Phases[0].Mix = Mix{OpUpdate: 8, OpGet: 1, OpDelete: 1}
-	res, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := res.Report
-	if res.Connected != 20 {
-		t.Fatalf("connected %d of 20", res.Connected)
-	}
-	var sentAll int64
-	for _, op := range []string{"update", "get", "delete"} {
-		sent := rep.Counters[op+".sent"]
-		got := rep.Latencies[op+".accepted"].Count + rep.Latencies[op+".rejected"].Count + rep.Counters[op+".timeout"]
-		if sent != got {
-			t.Errorf("%s: sent %d, but accepted+rejected+timed out = %d", op, sent, got)
+		if rep.Duration != 10*time.Second {
+			t.Errorf("duration %v, want the 10s schedule", rep.Duration)
 		}
-		sentAll += sent
-	}
-	slots := rep.Counters["schedule.slots"]
-	if slots != 200 {
-		t.Errorf("schedule.slots = %d, want 200", slots)
-	}
-	if sentAll+rep.Counters["schedule.skipped"] != slots {
-		t.Errorf("sent %d + skipped %d != slots %d", sentAll, rep.Counters["schedule.skipped"], slots)
-	}
-	if rep.Counters["update.sent"] == 0 || rep.Latencies["update.accepted"].Count == 0 {
-		t.Fatalf("no updates accepted: %v", rep.Counters)
-	}
-	if v := rep.Counters["violations"]; v != 0 {
-		t.Errorf("%d shadow ordering violations", v)
-	}
-	exp, got := rep.Counters["fanout.documents.expected"], rep.Counters["fanout.documents.received"]
-	if exp == 0 || exp != got {
-		t.Errorf("fan-out: expected %d documents, received %d", exp, got)
-	}
-	if rep.Latencies["fanout.documents"].Count != got {
-		t.Errorf("fan-out latency recorded %d times for %d deliveries", rep.Latencies["fanout.documents"].Count, got)
-	}
-	t.Logf("scheduler lag: %+v; invalid: %v", rep.Generator.SchedulerLag, rep.Invalid)
-}
-
-func TestRunDesiredWritesYieldDeltasAndDeviceAnswers(t *testing.T) {
-	cfg := testFleet(t, 5, 0, func(c *emulator.Config) { c.Limits = emulator.LimitsNone })
-	cfg.QoS = 1
-	p := constant(time.Second, 20)
-	p.Write = WriteDesired
-	p.RespondToDelta = true
-	cfg.Phases = []PhaseSpec{p}
-	res, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := res.Report
-	if exp, got := rep.Counters["delta.expected"], rep.Counters["delta.received"]; exp == 0 || got < exp {
-		t.Errorf("deltas: %d desired updates accepted, %d deltas at the devices", exp, got)
-	}
-	if rep.Counters["delta.responses"] == 0 {
-		t.Error("devices answered no delta")
-	}
-	if rep.Latencies["delta"].Count == 0 {
-		t.Error("no delta latency recorded")
-	}
-	sent := rep.Counters["update.sent"]
-	if got := rep.Latencies["update.accepted"].Count + rep.Latencies["update.rejected"].Count + rep.Counters["update.timeout"]; got != sent {
-		t.Errorf("update: sent %d, ended %d", sent, got)
-	}
-	if sent <= 20 {
-		t.Errorf("update.sent = %d: the delta answers should come on top of the 20 scheduled", sent)
-	}
-}
-
-func TestRunUnreachableEndpointConnectsNothing(t *testing.T) {
-	cfg := testFleet(t, 2, 0, nil)
-	cfg.Target.Endpoint = "127.0.0.1:1"
-	cfg.ConnectWindow = 300 * time.Millisecond
-	cfg.Phases = []PhaseSpec{constant(time.Second, 10)}
-	res, err := Run(context.Background(), cfg)
-	if err != ErrNothingConnected {
-		t.Fatalf("err = %v, want ErrNothingConnected", err)
-	}
-	if n := res.Report.Counters["connect.failed.dial"]; n == 0 {
-		t.Errorf("connect.failed.dial = 0; counters %v", fmt.Sprint(res.Report.Counters))
-	}
-}
-
-func TestRunLateRepliesAreTimeouts(t *testing.T) {
-	cfg := testFleet(t, 2, 1, func(c *emulator.Config) {
-		c.Limits = emulator.LimitsNone
-		c.Latency = "fixed:1500ms"
+		slots := rep.Counters["schedule.slots"]
+		if want := int64(275 + 500); slots != want {
+			t.Errorf("%d slots, want %d", slots, want)
+		}
+		for _, ph := range []string{"warm", "steady"} {
+			var sum int64
+			for _, op := range []string{"update", "get", "delete"} {
+				sum += rep.Counters[op+".scheduled{phase:"+ph+"}"]
+			}
+			if sum != rep.Counters["schedule.slots{phase:"+ph+"}"] {
+				t.Errorf("phase %s: %d scheduled by operation, %d slots", ph, sum, rep.Counters["schedule.slots{phase:"+ph+"}"])
+			}
+		}
+		if rep.Counters["update.sent"] != rep.Counters["update.scheduled"] {
+			t.Errorf("update.sent %d, scheduled %d: every slot had room", rep.Counters["update.sent"], rep.Counters["update.scheduled"])
+		}
+		if p50 := rep.Latencies["update.accepted"].P50; p50 < 19.9e6 || p50 > 20.1e6 {
+			t.Errorf("update.accepted p50 %.2fms, want the target's 20ms", p50/1e6)
+		}
+		if n := rep.Counters["verify.read"]; n != 10 {
+			t.Errorf("verify read %d shadows, want the 10 written", n)
+		}
+		if n := rep.Counters["verify.lost"] + rep.Counters["violations"]; n != 0 {
+			t.Errorf("verify.lost + violations = %d against a target that keeps everything", n)
+		}
+		if len(rep.Phases) != 2 || rep.Phases[1].Start != 5*time.Second || rep.Phases[1].Duration != 5*time.Second {
+			t.Errorf("phases %+v", rep.Phases)
+		}
 	})
-	cfg.Timeout = time.Second
-	cfg.Observers[0].Filters = []string{"$aws/things/+/shadow/update/accepted", "$aws/things/+/shadow/update/documents"}
-	cfg.Phases = []PhaseSpec{constant(2*time.Second, 2)}
-	res, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := res.Report
-	sent, timedOut := rep.Counters["update.sent"], rep.Counters["update.timeout"]
-	if sent == 0 || timedOut != sent || rep.Latencies["update.accepted"].Count != 0 {
-		t.Errorf("sent %d, timed out %d, accepted %d: every reply came after the 1s timeout", sent, timedOut, rep.Latencies["update.accepted"].Count)
-	}
-	if exp, got := rep.Counters["fanout.documents.expected"], rep.Counters["fanout.documents.received"]; got < exp {
-		t.Errorf("fan-out expected %d, received %d: counted deliveries that never were", exp, got)
-	}
 }
 
-func TestRunWriteBothPromisesNoDelta(t *testing.T) {
-	cfg := testFleet(t, 2, 0, func(c *emulator.Config) { c.Limits = emulator.LimitsNone })
-	p := constant(time.Second, 10)
-	p.Write = WriteBoth
-	cfg.Phases = []PhaseSpec{p}
-	cfg.Timeout = 5 * time.Second
-	start := time.Now()
-	res, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := res.Report.Counters["delta.expected"]; n != 0 {
-		t.Errorf("delta.expected = %d for updates writing the same fields to desired and reported", n)
-	}
-	if n := res.Report.Counters["delta.received"]; n != 0 {
-		t.Errorf("delta.received = %d: desired and reported differed", n)
-	}
-	if took := time.Since(start); took > 4*time.Second {
-		t.Errorf("the run took %v: it waited for deltas that could not come", took)
-	}
-}
-
-func TestRunFanoutTimesOnlyUpdateMessages(t *testing.T) {
-	cfg := testFleet(t, 3, 1, func(c *emulator.Config) { c.Limits = emulator.LimitsNone })
-	cfg.Observers[0].Filters = []string{"$aws/things/+/shadow/+/accepted"}
-	p := constant(time.Second, 30)
-	p.Mix = Mix{OpUpdate: 1, OpGet: 1}
-	cfg.Phases = []PhaseSpec{p}
-	res, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := res.Report
-	updates, gets := rep.Latencies["update.accepted"].Count, rep.Latencies["get.accepted"].Count
-	if got := rep.Counters["fanout.documents.received"]; got != updates+gets {
-		t.Errorf("observer received %d, want %d update and %d get replies", got, updates, gets)
-	}
-	if timed := rep.Latencies["fanout.documents"].Count; timed != updates {
-		t.Errorf("fan-out timed %d deliveries, want the %d update replies only", timed, updates)
-	}
-}
-
-func TestRunCountsFanoutPerFilter(t *testing.T) {
-	cfg := testFleet(t, 4, 1, func(c *emulator.Config) { c.Limits = emulator.LimitsNone })
-	cfg.Observers[0].Filters = []string{"$aws/things/+/shadow/update/documents", "$aws/things/+/shadow/update/accepted"}
-	cfg.Phases = []PhaseSpec{constant(time.Second, 40)}
-	res, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := res.Report
-	updates := rep.Latencies["update.accepted"].Count
-	for _, f := range []string{"f0", "f1"} {
-		exp, got := rep.Counters["fanout.documents."+f+".expected"], rep.Counters["fanout.documents."+f+".received"]
-		if exp != updates || got != exp {
-			t.Errorf("filter %s: expected %d, received %d, want both %d", f, exp, got, updates)
+func TestRunStoppedMidwayReportsTheRealDurationAndEveryRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := newFakeTransport()
+		tr.delay = 5 * time.Second // longer than the stop's grace: the requests in flight at the stop get no answer
+		cfg := fakeRun(tr, 5, 50, 60*time.Second)
+		ctx, cancel := context.WithCancelCause(context.Background())
+		interrupted := errors.New("interrupted")
+		cfg.Tick = func(p Progress) {
+			if p.Phase != "connect" && p.Elapsed >= 8*time.Second {
+				cancel(interrupted)
+			}
 		}
-		if n := rep.Latencies["fanout.documents."+f].Count; n != updates {
-			t.Errorf("filter %s timed %d deliveries, want %d", f, n, updates)
+		res, err := Run(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if exp, got := rep.Counters["fanout.documents.expected"], rep.Counters["fanout.documents.received"]; exp != 2*updates || got != exp {
-		t.Errorf("group: expected %d, received %d, want both %d", exp, got, 2*updates)
-	}
+		rep := res.Report
+		checkBooks(t, rep)
+		if !errors.Is(res.StopCause, interrupted) {
+			t.Errorf("stop cause %v, want the interruption", res.StopCause)
+		}
+		if rep.Duration < 8*time.Second || rep.Duration > 9*time.Second {
+			t.Errorf("duration %v, want the 8s the schedule ran, not the 60s planned", rep.Duration)
+		}
+		if n := rep.Counters["requests.unanswered"]; n == 0 {
+			t.Error("no request was in flight at the stop; the test proves nothing")
+		}
+		if rep.Phases[1].Duration != rep.Duration-30*time.Second && rep.Phases[1].Duration != 0 {
+			t.Errorf("phases %+v for a run stopped at %v", rep.Phases, rep.Duration)
+		}
+	})
+}
+
+func TestRunAWorkerThatPanicsLosesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := newFakeTransport()
+		tr.delay = 3 * time.Second
+		cfg := fakeRun(tr, 4, 40, 10*time.Second)
+		var calls atomic.Int64
+		cfg.Fields = func(int) FieldsFunc {
+			return func(dst []byte, _ int) []byte {
+				if calls.Add(1) == 50 {
+					panic("generator broke")
+				}
+				return append(dst, `{"x":1}`...)
+			}
+		}
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := res.Report
+		checkBooks(t, rep)
+		if !errors.Is(res.StopCause, ErrPanic) {
+			t.Errorf("stop cause %v, want ErrPanic", res.StopCause)
+		}
+		if len(res.Panics) != 1 || !strings.Contains(res.Panics[0], "generator broke") || !strings.Contains(res.Panics[0], "goroutine") {
+			t.Fatalf("panics %q; want the panic with its stack", res.Panics)
+		}
+		if !strings.Contains(strings.Join(rep.Invalid, "\n"), "internal error: worker") {
+			t.Errorf("invalid %q; want the panic named", rep.Invalid)
+		}
+		if rep.Counters["update.sent"] == 0 {
+			t.Error("nothing was sent before the panic")
+		}
+	})
+}
+
+func TestRunTargetThatForgetsIsCaught(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := newFakeTransport()
+		tr.delay = 10 * time.Millisecond
+		cfg := fakeRun(tr, 3, 30, 10*time.Second)
+		cfg.Phases[0].Mix = Mix{OpUpdate: 1}
+		cfg.Verify = true
+		var forgot atomic.Bool
+		cfg.Tick = func(p Progress) {
+			if p.Elapsed >= 7*time.Second && p.Phase != "connect" && !forgot.Swap(true) {
+				for _, b := range cfg.Things {
+					tr.forget(b.Thing)
+				}
+			}
+		}
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := res.Report
+		if rep.Counters["violations"] == 0 {
+			t.Error("versions started again from 1 and no violation was counted")
+		}
+		if rep.Counters["verify.lost"] == 0 {
+			t.Error("the verify step found every write, though the target forgot them")
+		}
+	})
+}
+
+func TestRunNothingConnectedKeepsTheFirstErrorOfEachCause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := newFakeTransport()
+		tr.dialErr = func(id string, _ int) error {
+			if id == "sim-1" {
+				return fmt.Errorf("%w: server certificate signed by an unknown CA", ErrTLS)
+			}
+			return fmt.Errorf("%w: connection refused", ErrUnreachable)
+		}
+		res, err := Run(context.Background(), fakeRun(tr, 3, 10, time.Second))
+		if !errors.Is(err, ErrNothingConnected) {
+			t.Fatalf("err = %v, want ErrNothingConnected", err)
+		}
+		rep := res.Report
+		if rep.Counters["connect.failed.tls"] == 0 || rep.Counters["connect.failed.dial"] == 0 {
+			t.Errorf("counters %v", rep.Counters)
+		}
+		if msg := rep.Errors["connect.failed.tls"]; !strings.Contains(msg, "server certificate signed by an unknown CA") {
+			t.Errorf("first TLS failure %q", msg)
+		}
+	})
 }

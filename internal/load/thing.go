@@ -2,10 +2,8 @@ package load
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 
-	"github.com/eclipse/paho.golang/paho"
 	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/shadow"
 )
@@ -36,8 +34,8 @@ type event struct {
 	stamp    int64 // the message's newest stamp in ns since the run's start, -1 when none
 	size     int
 	state    []byte // delta: the flat delta state
-	client   *paho.Client
-	conn     uint32 // connection generation, for evUp/evLost
+	conn     Conn   // evUp: the connection
+	connGen  uint32 // evUp, evLost: the connection's generation
 }
 
 // numEvents counts the kinds of shadow message a thing's traffic causes, for
@@ -61,6 +59,11 @@ type shadowState struct {
 	awaitDelta  int64 // accepted desired writes less deltas arrived; below 0 when a delta beat its accepted
 	// lastDeltaStamp is the newest desired-write stamp a delta carried.
 	lastDeltaStamp int64
+	// updateVersion and deleteVersion are the highest versions the target
+	// accepted an update and a delete at: what a read-back must find.
+	updateVersion, deleteVersion int64
+	// verifyPending says the shadow still waits to be read back.
+	verifyPending bool
 }
 
 // thing is one simulated device: its identity, its connection and the
@@ -71,8 +74,8 @@ type thing struct {
 	bundle  fleet.Bundle
 	shadows []shadowState
 	names   []string // shadow names, parallel to shadows
-	client  *paho.Client
-	conn    uint32 // generation of the current connection
+	conn    Conn
+	connGen uint32 // generation of the current connection
 	up      bool
 	// lostEarly is a connection generation that was lost before its
 	// evUp reached the worker.
@@ -84,13 +87,14 @@ type thing struct {
 	seq      int64
 }
 
-// handler returns the function that receives the thing's publishes on the
-// connection's goroutine: it parses only what correlation needs and hands the
-// rest to the worker.
-func (t *thing) handler(w *worker) func(p *paho.Publish) {
-	return func(p *paho.Publish) {
+// handler returns the function that receives the thing's deliveries on the
+// connection's goroutine: it parses only what correlation needs and hands
+// the rest to the worker.
+func (t *thing) handler(w *worker) func(topic string, payload []byte) {
+	return func(topic string, payload []byte) {
+		defer w.r.recoverPanic("the delivery handler of " + t.bundle.Thing)
 		now := w.clock()
-		tp, err := shadow.ParseTopic(p.Topic)
+		tp, err := shadow.ParseTopic(topic)
 		if err != nil || tp.Thing != t.bundle.Thing {
 			w.foreign.Add(1)
 			return
@@ -106,10 +110,10 @@ func (t *thing) handler(w *worker) func(p *paho.Publish) {
 			w.foreign.Add(1)
 			return
 		}
-		ev := event{thing: t.local, shadow: uint8(si), at: now, size: len(p.Payload) + len(p.Topic)}
+		ev := event{thing: t.local, shadow: uint8(si), at: now, size: len(payload) + len(topic)}
 		switch tp.Kind {
 		case shadow.KindAccepted, shadow.KindRejected:
-			r, err := shadow.ParseReply(p.Payload)
+			r, err := shadow.ParseReply(payload)
 			if err != nil {
 				w.foreign.Add(1)
 				return
@@ -126,7 +130,7 @@ func (t *thing) handler(w *worker) func(p *paho.Publish) {
 			}
 			ev.slot, ev.gen = slot, gen
 		case shadow.KindDelta:
-			r, err := shadow.ParseReply(p.Payload)
+			r, err := shadow.ParseReply(payload)
 			if err != nil {
 				w.foreign.Add(1)
 				return
@@ -162,7 +166,7 @@ func (w *worker) post(ev event) {
 	}
 	switch ev.kind {
 	case evUp:
-		_ = ev.client.Disconnect(&paho.Disconnect{})
+		_ = ev.conn.Close()
 	case evReply:
 		w.stale.Add(1)
 	}
@@ -206,38 +210,30 @@ func DeviceFilters(thingName string, shadows []string) []string {
 	return f
 }
 
-// connect brings the thing's connection up and reports it to the worker.
-// Every attempt has a generation of its own, so the loss of one attempt's
-// connection cannot be taken for another's.
+// connect makes one attempt to bring the thing's connection up and reports
+// it to the worker. Every attempt has a generation of its own, so the loss
+// of one attempt's connection cannot be taken for another's.
 func (t *thing) connect(ctx context.Context, w *worker) error {
 	gen := t.attempts.Add(1)
-	var once sync.Once
-	s := session{
-		target:     w.cfg.Target,
-		cert:       t.bundle.Certificate,
-		clientID:   t.bundle.Thing,
-		keepAlive:  w.cfg.KeepAlive,
-		cleanStart: w.cfg.CleanStart,
-		receiveMax: uint16(2*w.cfg.InFlight + 16),
-		filters:    DeviceFilters(t.bundle.Thing, t.names),
-		subQoS:     w.cfg.QoS,
-		timeout:    w.cfg.ConnectTimeout,
-		onPublish:  t.handler(w),
-		onLost: func(error) {
-			once.Do(func() { w.post(event{kind: evLost, thing: t.local, conn: gen}) })
-		},
-	}
-	c, connTook, subTook, err := dial(ctx, s)
 	r := w.r
-	r.connMu.Lock()
+	c, connTook, subTook, err := r.dial(ctx, Session{
+		ClientID:       t.bundle.Thing,
+		Certificate:    t.bundle.Certificate,
+		KeepAlive:      w.cfg.KeepAlive,
+		CleanStart:     w.cfg.CleanStart,
+		ReceiveMaximum: uint16(2*w.cfg.InFlight + 16),
+		OnMessage:      t.handler(w),
+		OnLost: func(error) {
+			w.post(event{kind: evLost, thing: t.local, connGen: gen})
+		},
+	}, DeviceFilters(t.bundle.Thing, t.names))
 	if err != nil {
-		r.connRec.Add(w.ids.connectFailed[connectReason(err)], 1)
-		r.connMu.Unlock()
 		return err
 	}
+	r.connMu.Lock()
 	r.connRec.Record(w.ids.connect, int64(connTook))
 	r.connRec.Record(w.ids.subscribe, int64(subTook))
 	r.connMu.Unlock()
-	w.post(event{kind: evUp, thing: t.local, client: c, conn: gen})
+	w.post(event{kind: evUp, thing: t.local, conn: c, connGen: gen})
 	return nil
 }

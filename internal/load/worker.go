@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/eclipse/paho.golang/paho"
 	"github.com/shadowload/shadowload/metrics"
 )
 
@@ -26,6 +25,8 @@ type worker struct {
 	stale   atomic.Int64 // replies that came after their request had ended
 	// nextScan is when expire next runs, on the worker's clock.
 	nextScan int64
+	// stopping says the run is ending: no new request leaves.
+	stopping bool
 	scratch  []byte // the generated fields of the request being built
 }
 
@@ -36,14 +37,34 @@ func (w *worker) genFields(t *thing) []byte {
 	return w.scratch
 }
 
-// clock returns nanoseconds since the run's start on the monotonic clock.
-func (w *worker) clock() int64 { return int64(time.Since(w.r.start)) }
+// clock returns nanoseconds since the run's start on the run's clock.
+func (w *worker) clock() int64 { return int64(w.cfg.Clock.Now().Sub(w.r.start)) }
+
+// idle handles connection events until the schedule starts.
+func (w *worker) idle(ctx context.Context, started <-chan struct{}) {
+	for {
+		select {
+		case ev := <-w.events:
+			w.handle(ev)
+		case <-started:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
 
 // run sends the worker's slots on schedule and handles events between them;
-// after the last slot it waits for outstanding requests to end.
+// after the last slot it waits for outstanding requests to end and reads
+// its shadows back. When the run is stopped it ends what it has in flight
+// (stop) and returns.
 func (w *worker) run(ctx context.Context) {
-	timer := time.NewTimer(time.Hour)
+	timer := w.cfg.Clock.NewTimer(time.Hour)
 	defer timer.Stop()
+	if ctx.Err() != nil {
+		w.stop()
+		return
+	}
 	sched := w.r.sched
 	n := int64(len(w.r.things))
 	for cycle := int64(0); ; cycle++ {
@@ -58,12 +79,15 @@ func (w *worker) run(ctx context.Context) {
 			}
 			due := int64(w.r.schedStart() + sched.At(i))
 			if !w.waitUntil(ctx, timer, due) {
+				w.stop()
 				return
 			}
 			w.send(i, cycle, t, due)
 		}
 	}
-	w.drain(ctx, timer)
+	if !w.drain(ctx, timer) || w.cfg.Verify && !w.verify(ctx, timer) {
+		w.stop()
+	}
 }
 
 // scanEvery is how often a worker looks for requests past their timeout.
@@ -74,11 +98,14 @@ const scanEvery = int64(50 * time.Millisecond)
 // cancelled. Events already waiting are handled first even when due has
 // passed, so a worker behind its schedule still takes in the replies that
 // free its in-flight slots.
-func (w *worker) waitUntil(ctx context.Context, timer *time.Timer, due int64) bool {
+func (w *worker) waitUntil(ctx context.Context, timer Timer, due int64) bool {
 	for pending := len(w.events); pending > 0; pending-- {
 		w.handle(<-w.events)
 	}
 	for {
+		if ctx.Err() != nil {
+			return false
+		}
 		now := w.clock()
 		if now >= w.nextScan {
 			w.expire(now)
@@ -92,7 +119,7 @@ func (w *worker) waitUntil(ctx context.Context, timer *time.Timer, due int64) bo
 		select {
 		case ev := <-w.events:
 			w.handle(ev)
-		case <-timer.C:
+		case <-timer.C():
 		case <-ctx.Done():
 			return false
 		}
@@ -101,24 +128,34 @@ func (w *worker) waitUntil(ctx context.Context, timer *time.Timer, due int64) bo
 
 // drain waits for the outstanding requests to be answered or time out, and
 // for the deltas that accepted desired writes promised, up to the timeout.
-func (w *worker) drain(ctx context.Context, timer *time.Timer) {
+// It returns false when the run is cancelled.
+func (w *worker) drain(ctx context.Context, timer Timer) bool {
 	deadline := w.clock() + int64(w.cfg.Timeout)
 	for {
 		now := w.clock()
 		w.expire(now)
 		requests, deltas := w.outstanding()
 		if requests == 0 && (deltas == 0 || now > deadline) {
-			return
+			return true
 		}
-		timer.Reset(50 * time.Millisecond)
-		select {
-		case ev := <-w.events:
-			w.handle(ev)
-		case <-timer.C:
-		case <-ctx.Done():
-			return
+		if !w.await(ctx, timer, 50*time.Millisecond) {
+			return false
 		}
 	}
+}
+
+// await handles one event, or waits d for one; it returns false when the
+// run is cancelled.
+func (w *worker) await(ctx context.Context, timer Timer, d time.Duration) bool {
+	timer.Reset(d)
+	select {
+	case ev := <-w.events:
+		w.handle(ev)
+	case <-timer.C():
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // outstanding counts the requests still unanswered and the deltas still
@@ -133,6 +170,84 @@ func (w *worker) outstanding() (requests int, deltas int64) {
 	return requests, deltas
 }
 
+// stop ends the worker's part of a stopped run: no new request leaves,
+// held-back slots are skipped, the replies to requests in flight are taken
+// in for up to StopGrace, and what is still unanswered then ends as timed
+// out, so that every request sent has its fate in the report.
+func (w *worker) stop() {
+	w.stopping = true
+	for _, t := range w.things {
+		w.skipHeld(t)
+	}
+	timer := w.cfg.Clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	deadline := w.clock() + int64(w.cfg.StopGrace)
+	for {
+		now := w.clock()
+		w.expire(now)
+		if requests, _ := w.outstanding(); requests == 0 || now >= deadline {
+			break
+		}
+		w.await(context.Background(), timer, time.Duration(min(scanEvery, deadline-now)))
+	}
+	w.endAll()
+}
+
+// endAll ends every request still in flight as timed out (a stopped run's
+// unanswered requests), skips held-back slots, and gives up the read-backs
+// still pending. The run calls it for every worker once they have all
+// returned, so that a worker that panicked loses nothing from the books.
+func (w *worker) endAll() {
+	for _, t := range w.things {
+		for s := range t.inflight.slots {
+			if req := &t.inflight.slots[s]; req.busy {
+				switch {
+				case req.verify:
+					w.rec.Add(w.ids.verifyUnanswered, 1)
+				case !req.left:
+					// Taken for a request that never left: a worker
+					// panicked while building it.
+					w.skip(req.phase)
+				default:
+					w.timeout(req)
+					w.rec.Add(w.ids.unanswered, 1)
+				}
+				t.inflight.release(s)
+			}
+		}
+		w.skipHeld(t)
+		for i := range t.shadows {
+			if t.shadows[i].verifyPending {
+				t.shadows[i].verifyPending = false
+				w.rec.Add(w.ids.verifyUnanswered, 1)
+			}
+		}
+	}
+}
+
+// skipHeld skips the slots held back behind the thing's in-flight cap.
+func (w *worker) skipHeld(t *thing) {
+	for t.held.len() > 0 {
+		p, _ := t.held.pop()
+		w.skip(p.phase)
+	}
+}
+
+// phaseIDs returns the metrics scoped to phase.
+func (w *worker) phaseIDs(phase int32) *phaseIDs { return &w.ids.phase[phase] }
+
+// skip counts a slot that was never sent.
+func (w *worker) skip(phase int32) {
+	w.rec.Add(w.ids.skipped, 1)
+	w.rec.Add(w.phaseIDs(phase).skipped, 1)
+}
+
+// timeout counts a request that got no reply in time.
+func (w *worker) timeout(req *request) {
+	w.rec.Add(w.ids.timeout[req.op], 1)
+	w.rec.Add(w.phaseIDs(req.phase).timeout[req.op], 1)
+}
+
 // send handles slot i: it picks the operation and shadow and publishes the
 // request. When the thing has its in-flight cap of requests outstanding the
 // slot is held back and sent as soon as a reply makes room, its latency still
@@ -141,15 +256,21 @@ func (w *worker) outstanding() (requests int, deltas int64) {
 func (w *worker) send(i, cycle int64, t *thing, due int64) {
 	now := w.clock()
 	lag := now - due
+	phase := int32(w.r.sched.PhaseOf(i))
+	ph := w.phaseIDs(phase)
 	w.rec.Add(w.ids.slots, 1)
+	w.rec.Add(ph.slots, 1)
 	w.rec.Record(w.ids.lag, max(lag, int64(time.Microsecond)))
 	if lag > int64(w.cfg.LateBound) {
 		w.rec.Add(w.ids.late, 1)
+		w.rec.Add(ph.late, 1)
 	}
-	ps := &w.cfg.Phases[w.r.sched.PhaseOf(i)]
-	p := pending{intended: due, op: pickOp(&ps.Mix, i), shadow: uint8(cycle % int64(len(t.shadows))), write: ps.Write}
+	ps := &w.cfg.Phases[phase]
+	p := pending{intended: due, op: pickOp(&ps.Mix, i), shadow: uint8(cycle % int64(len(t.shadows))), write: ps.Write, phase: phase}
+	w.rec.Add(w.ids.scheduled[p.op], 1)
+	w.rec.Add(ph.scheduled[p.op], 1)
 	if !t.up {
-		w.rec.Add(w.ids.skipped, 1)
+		w.skip(phase)
 		return
 	}
 	if t.held.len() > 0 {
@@ -161,8 +282,8 @@ func (w *worker) send(i, cycle int64, t *thing, due int64) {
 		w.hold(t, p)
 		return
 	}
-	if !w.publish(t, slot, p.op, int(p.shadow), p.write, due, nil) {
-		w.rec.Add(w.ids.skipped, 1)
+	if !w.publish(t, slot, p, nil, false) {
+		w.skip(phase)
 	}
 }
 
@@ -170,10 +291,11 @@ func (w *worker) send(i, cycle int64, t *thing, due int64) {
 // is full.
 func (w *worker) hold(t *thing, p pending) {
 	if !t.held.push(p) {
-		w.rec.Add(w.ids.skipped, 1)
+		w.skip(p.phase)
 		return
 	}
 	w.rec.Add(w.ids.deferred, 1)
+	w.rec.Add(w.phaseIDs(p.phase).deferred, 1)
 }
 
 // release frees an in-flight slot and sends held-back slots in the room.
@@ -187,83 +309,83 @@ func (w *worker) release(t *thing, slot int) {
 // come in time.
 func (w *worker) pump(t *thing) {
 	now := w.clock()
-	for t.up && t.held.len() > 0 && t.inflight.used < len(t.inflight.slots) {
+	for t.up && !w.stopping && t.held.len() > 0 && t.inflight.used < len(t.inflight.slots) {
 		p, _ := t.held.pop()
 		if now-p.intended > int64(w.cfg.Timeout) {
-			w.rec.Add(w.ids.skipped, 1)
+			w.skip(p.phase)
 			continue
 		}
 		s := t.inflight.acquire()
-		if !w.publish(t, s, p.op, int(p.shadow), p.write, p.intended, nil) {
-			w.rec.Add(w.ids.skipped, 1)
+		if !w.publish(t, s, p, nil, false) {
+			w.skip(p.phase)
 		}
 	}
 }
 
 // publish builds and sends one request in the given in-flight slot.
-// deltaState, when set, makes it the device's reported answer to a delta.
-// It reports whether the request left.
-func (w *worker) publish(t *thing, slot int, op Op, si int, write Section, intended int64, deltaState []byte) bool {
+// deltaState, when set, makes it the device's reported answer to a delta;
+// verify makes it a get that reads the shadow back after the schedule,
+// counted apart from the schedule's requests. It reports whether the
+// request left.
+func (w *worker) publish(t *thing, slot int, p pending, deltaState []byte, verify bool) bool {
 	req := &t.inflight.slots[slot]
-	ss := &t.shadows[si]
-	req.op, req.shadow, req.intended, req.seq = op, uint8(si), intended, t.seq
-	req.desired = op == OpUpdate && deltaState == nil && write == WriteDesired
+	ss := &t.shadows[p.shadow]
+	req.op, req.shadow, req.intended, req.seq, req.phase, req.verify, req.left = p.op, p.shadow, p.intended, t.seq, p.phase, verify, false
+	req.desired = p.op == OpUpdate && deltaState == nil && p.write == WriteDesired
 	t.seq++
 
-	p := make([]byte, 0, 256)
-	switch op {
+	b := make([]byte, 0, 256)
+	switch p.op {
 	case OpUpdate:
-		stamp := w.r.epoch + intended
-		p = append(p, `{"state":{`...)
+		stamp := w.r.epoch + p.intended
+		b = append(b, `{"state":{`...)
 		switch {
 		case deltaState != nil:
-			p = append(p, `"reported":`...)
-			p = appendStamped(p, deltaState, AnswerStampField, stamp)
-		case write == WriteBoth:
-			p = append(p, `"desired":`...)
-			start := len(p)
-			p = appendStamped(p, w.genFields(t), StampField, stamp)
-			fields := p[start:]
-			p = append(p, `,"reported":`...)
-			p = append(p, fields...)
-		case write == WriteDesired:
-			p = append(p, `"desired":`...)
-			p = appendStamped(p, w.genFields(t), StampField, stamp)
+			b = append(b, `"reported":`...)
+			b = appendStamped(b, deltaState, AnswerStampField, stamp)
+		case p.write == WriteBoth:
+			b = append(b, `"desired":`...)
+			start := len(b)
+			b = appendStamped(b, w.genFields(t), StampField, stamp)
+			fields := b[start:]
+			b = append(b, `,"reported":`...)
+			b = append(b, fields...)
+		case p.write == WriteDesired:
+			b = append(b, `"desired":`...)
+			b = appendStamped(b, w.genFields(t), StampField, stamp)
 		default:
-			p = append(p, `"reported":`...)
-			p = appendStamped(p, w.genFields(t), StampField, stamp)
+			b = append(b, `"reported":`...)
+			b = appendStamped(b, w.genFields(t), StampField, stamp)
 		}
-		p = append(p, `},"clientToken":"`...)
-		p = appendToken(p, slot, req.gen)
-		p = append(p, '"')
+		b = append(b, `},"clientToken":"`...)
+		b = appendToken(b, slot, req.gen)
+		b = append(b, '"')
 		if w.cfg.Optimistic && ss.lastVersion > 0 {
-			p = append(p, `,"version":`...)
-			p = strconv.AppendInt(p, ss.lastVersion, 10)
+			b = append(b, `,"version":`...)
+			b = strconv.AppendInt(b, ss.lastVersion, 10)
 		}
-		p = append(p, '}')
+		b = append(b, '}')
 	default:
-		p = append(p, `{"clientToken":"`...)
-		p = appendToken(p, slot, req.gen)
-		p = append(p, `"}`...)
+		b = append(b, `{"clientToken":"`...)
+		b = appendToken(b, slot, req.gen)
+		b = append(b, `"}`...)
 	}
 
 	req.sent = w.clock()
-	pub := &paho.Publish{QoS: w.cfg.QoS, Topic: ss.topics[op], Payload: p}
-	var err error
-	if w.cfg.QoS == 0 {
-		_, err = t.client.Publish(context.Background(), pub)
-	} else {
-		_, err = t.client.PublishWithOptions(context.Background(), pub, paho.PublishOptions{Method: paho.PublishMethod_AsyncSend})
-	}
-	if err != nil {
+	topic := ss.topics[p.op]
+	if err := t.conn.Publish(topic, w.cfg.QoS, b); err != nil {
 		// The request never reached the wire: the connection is going down
 		// and will be reported lost.
 		t.inflight.release(slot)
 		return false
 	}
-	w.rec.Add(w.ids.sent[op], 1)
-	w.rec.Add(w.ids.bytesOut, int64(len(p)+len(pub.Topic)))
-	ss.events[evtRequest+int(op)]++
+	req.left = true
+	if !verify {
+		w.rec.Add(w.ids.sent[p.op], 1)
+		w.rec.Add(w.phaseIDs(p.phase).sent[p.op], 1)
+	}
+	w.rec.Add(w.ids.bytesOut, int64(len(b)+len(topic)))
+	ss.events[evtRequest+int(p.op)]++
 	return true
 }
 
@@ -272,27 +394,27 @@ func (w *worker) handle(ev event) {
 	t := w.things[ev.thing]
 	switch ev.kind {
 	case evUp:
-		if ev.conn == t.lostEarly {
+		if ev.connGen == t.lostEarly {
 			// The connection dropped before the worker heard it was up.
-			_ = ev.client.Disconnect(&paho.Disconnect{})
+			_ = ev.conn.Close()
 			w.rec.Add(w.ids.reconnects, 1)
-			go w.r.redial(t, w)
+			w.r.redial(t, w)
 			return
 		}
-		t.client, t.conn, t.up = ev.client, ev.conn, true
+		t.conn, t.connGen, t.up = ev.conn, ev.connGen, true
 		w.r.up.Add(1)
 	case evLost:
-		if ev.conn != t.conn || !t.up {
-			if ev.conn > t.conn {
-				t.lostEarly = ev.conn
+		if ev.connGen != t.connGen || !t.up {
+			if ev.connGen > t.connGen {
+				t.lostEarly = ev.connGen
 			}
 			return
 		}
-		t.up, t.client = false, nil
+		t.up, t.conn = false, nil
 		w.r.up.Add(-1)
 		w.dropOutstanding(t)
 		w.rec.Add(w.ids.reconnects, 1)
-		go w.r.redial(t, w)
+		w.r.redial(t, w)
 	case evReply:
 		w.rec.Add(w.ids.bytesIn, int64(ev.size))
 		w.reply(t, ev)
@@ -309,14 +431,15 @@ func (w *worker) handle(ev event) {
 func (w *worker) dropOutstanding(t *thing) {
 	for s := range t.inflight.slots {
 		if req := &t.inflight.slots[s]; req.busy {
-			w.rec.Add(w.ids.timeout[req.op], 1)
+			if req.verify {
+				w.rec.Add(w.ids.verifyUnanswered, 1)
+			} else {
+				w.timeout(req)
+			}
 			t.inflight.release(s)
 		}
 	}
-	for t.held.len() > 0 {
-		t.held.pop()
-		w.rec.Add(w.ids.skipped, 1)
-	}
+	w.skipHeld(t)
 }
 
 // reply ends the request a reply names and records its latency. A reply
@@ -330,30 +453,47 @@ func (w *worker) reply(t *thing, ev event) {
 		w.stale.Add(1)
 		return
 	}
+	if req.verify {
+		if ev.at-req.sent > int64(w.cfg.Timeout) {
+			w.rec.Add(w.ids.verifyUnanswered, 1)
+			w.stale.Add(1)
+		} else {
+			w.verified(ss, ev)
+		}
+		w.release(t, ev.slot)
+		return
+	}
 	if ev.at-req.sent > int64(w.cfg.Timeout) {
-		w.rec.Add(w.ids.timeout[req.op], 1)
+		w.timeout(req)
 		w.stale.Add(1)
 		w.release(t, ev.slot)
 		return
 	}
 	op := req.op
+	ph := w.phaseIDs(req.phase)
 	corrected := ev.at - req.intended
 	uncorrected := ev.at - req.sent
 	if ev.accepted {
 		w.rec.Record(w.ids.accepted[op], corrected)
+		w.rec.Record(ph.accepted[op], corrected)
 		w.rec.Record(w.ids.acceptedUncorr[op], uncorrected)
-		if op == OpUpdate {
+		switch op {
+		case OpUpdate:
 			w.checkVersion(ss, req.seq, ev.version)
+			ss.updateVersion = max(ss.updateVersion, ev.version)
 			if req.desired {
 				w.rec.Add(w.ids.deltaExpected, 1)
 				ss.awaitDelta++
 			}
+		case OpDelete:
+			ss.deleteVersion = max(ss.deleteVersion, ev.version)
 		}
 		if ev.version > ss.lastVersion {
 			ss.lastVersion = ev.version
 		}
 	} else {
 		w.rec.Record(w.ids.rejected[op], corrected)
+		w.rec.Record(ph.rejected[op], corrected)
 		w.rec.Record(w.ids.rejectedUncorr[op], uncorrected)
 		w.rec.Record(w.ids.rejectedCode[op][rejectIndex(int(ev.code))], corrected)
 	}
@@ -408,10 +548,13 @@ func (w *worker) delta(t *thing, ev event) {
 	w.rec.Add(w.ids.deltaReceived, 1)
 	if ev.stamp > ss.lastDeltaStamp {
 		w.rec.Record(w.ids.delta, ev.at-ev.stamp)
+		if p := w.r.sched.PhaseAt(time.Duration(ev.stamp) - w.r.schedStart()); p >= 0 {
+			w.rec.Record(w.phaseIDs(int32(p)).delta, ev.at-ev.stamp)
+		}
 		ss.lastDeltaStamp = ev.stamp
 	}
 	phase := w.r.sched.PhaseAt(time.Duration(ev.at) - w.r.schedStart())
-	if phase < 0 || !w.cfg.Phases[phase].RespondToDelta || len(ev.state) == 0 {
+	if phase < 0 || !w.cfg.Phases[phase].RespondToDelta || len(ev.state) == 0 || w.stopping {
 		return
 	}
 	slot := -1
@@ -422,7 +565,8 @@ func (w *worker) delta(t *thing, ev event) {
 		w.rec.Add(w.ids.deltaSkipped, 1)
 		return
 	}
-	if !w.publish(t, slot, OpUpdate, int(ev.shadow), WriteReported, ev.at, ev.state) {
+	p := pending{intended: ev.at, op: OpUpdate, shadow: ev.shadow, write: WriteReported, phase: int32(phase)}
+	if !w.publish(t, slot, p, ev.state, false) {
 		w.rec.Add(w.ids.deltaSkipped, 1)
 		return
 	}
@@ -442,9 +586,37 @@ func (w *worker) expire(now int64) {
 		for s := range t.inflight.slots {
 			req := &t.inflight.slots[s]
 			if req.busy && now-req.sent > limit {
-				w.rec.Add(w.ids.timeout[req.op], 1)
+				if req.verify {
+					w.rec.Add(w.ids.verifyUnanswered, 1)
+				} else {
+					w.timeout(req)
+				}
 				w.release(t, s)
 			}
+		}
+	}
+}
+
+// settle takes in what reached the worker after it stopped: replies that
+// came after their request ended are stale but still part of the traffic
+// observers saw; late connections are closed. Only the run's goroutine calls
+// it, after the workers have returned.
+func (w *worker) settle() {
+	for {
+		select {
+		case ev := <-w.events:
+			switch ev.kind {
+			case evUp:
+				_ = ev.conn.Close()
+			case evReply:
+				w.countReply(&w.things[ev.thing].shadows[ev.shadow], ev)
+				w.stale.Add(1)
+			case evDelta:
+				w.things[ev.thing].shadows[ev.shadow].events[evtDelta]++
+				w.rec.Add(w.ids.deltaReceived, 1)
+			}
+		default:
+			return
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package load
+package mqtt5_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shadowload/shadowload/emulator"
+	"github.com/shadowload/shadowload/internal/load"
 )
 
 // The emulator's calibration knobs inject known latency; the harness must
@@ -16,8 +17,8 @@ func TestRunReportsInjectedLatency(t *testing.T) {
 		c.Limits = emulator.LimitsNone
 		c.Latency = "fixed:20ms"
 	})
-	cfg.Phases = []PhaseSpec{constant(4*time.Second, 500)}
-	res, err := Run(context.Background(), cfg)
+	cfg.Phases = []load.PhaseSpec{constant(4*time.Second, 500)}
+	res, err := load.Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +52,8 @@ func TestRunStallShowsInCorrectedLatencyOnly(t *testing.T) {
 	// holds back the rest, which leave when replies make room. Only the ten
 	// sent before the stall wait on the wire; the held-back ones wait in the
 	// generator, which the corrected figure counts and the uncorrected not.
-	cfg.Phases = []PhaseSpec{constant(6*time.Second, 800)}
-	res, err := Run(context.Background(), cfg)
+	cfg.Phases = []load.PhaseSpec{constant(6*time.Second, 800)}
+	res, err := load.Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

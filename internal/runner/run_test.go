@@ -1,4 +1,4 @@
-package scenario
+package runner
 
 import (
 	"context"
@@ -10,35 +10,39 @@ import (
 
 	"github.com/shadowload/shadowload/emulator"
 	"github.com/shadowload/shadowload/fleet"
+	"github.com/shadowload/shadowload/scenario"
 )
 
 // TestShippedScenariosRunAtSmallScale runs every shipped embedded scenario
 // through the real runner, scaled down, and checks its books balance.
 func TestShippedScenariosRunAtSmallScale(t *testing.T) {
-	files, err := filepath.Glob("../scenarios/*.yaml")
+	files, err := filepath.Glob("../../scenarios/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
 		t.Run(name, func(t *testing.T) {
-			s, err := Load(file)
+			s, err := scenario.Load(file)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !s.Target.Embedded() {
 				t.Skipf("%s targets %s, not the embedded emulator", file, s.Target.Endpoint)
 			}
-			var peak Rate
+			var peak scenario.Rate
 			for _, p := range s.Phases {
 				peak = max(peak, p.Peak())
 			}
-			if err := s.Apply(Overrides{Things: min(s.Fleet.Things, 10), Duration: 2 * time.Second, Rate: min(peak, 200)}); err != nil {
+			if err := s.Apply(scenario.Overrides{Things: min(s.Fleet.Things, 10), Duration: 2 * time.Second, Rate: min(peak, 200)}); err != nil {
 				t.Fatal(err)
 			}
-			rep, err := Run(context.Background(), s, RunOptions{})
-			if err != nil {
+			rep, err := Run(context.Background(), s, Options{})
+			if rep == nil {
 				t.Fatal(err)
+			}
+			if errors.Is(err, ErrInvalid) {
+				t.Errorf("invalid: %v", err)
 			}
 			if n := rep.Counters["things.connected"]; n != int64(s.Fleet.Things) {
 				t.Errorf("%d of %d things connected", n, s.Fleet.Things)
@@ -57,6 +61,9 @@ func TestShippedScenariosRunAtSmallScale(t *testing.T) {
 			}
 			if got := sent - rep.Counters["delta.responses"] + rep.Counters["schedule.skipped"]; got != rep.Counters["schedule.slots"] {
 				t.Errorf("scheduled sends %d + skipped %d != slots %d", sent-rep.Counters["delta.responses"], rep.Counters["schedule.skipped"], rep.Counters["schedule.slots"])
+			}
+			if n := rep.Counters["verify.read"]; n == 0 || rep.Counters["verify.lost"] != 0 {
+				t.Errorf("verify read %d shadows and found %d writes lost", n, rep.Counters["verify.lost"])
 			}
 			if len(rep.Thresholds) != len(s.Thresholds) {
 				t.Errorf("%d threshold results for %d thresholds", len(rep.Thresholds), len(s.Thresholds))
@@ -81,7 +88,7 @@ func TestShippedScenariosRunAtSmallScale(t *testing.T) {
 }
 
 func TestRunThresholdsDecide(t *testing.T) {
-	s, err := Parse("gate.yaml", []byte(`
+	s, err := scenario.Parse("gate.yaml", []byte(`
 name: gate
 fleet: {things: 3}
 phases:
@@ -92,12 +99,9 @@ thresholds:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Run(context.Background(), s, RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if Passed(rep) {
-		t.Fatalf("max<1us passed: %+v", rep.Thresholds)
+	rep, err := Run(context.Background(), s, Options{})
+	if !errors.Is(err, ErrThresholds) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrSetup) {
+		t.Fatalf("err = %v; want ErrThresholds only", err)
 	}
 	if !rep.Thresholds[0].Pass || rep.Thresholds[1].Pass {
 		t.Errorf("threshold results %+v; want the first to pass and the second to fail", rep.Thresholds)
@@ -106,7 +110,7 @@ thresholds:
 
 func TestRunMissingBundlesAreNamed(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Parse(filepath.Join(dir, "x.yaml"), []byte(`
+	s, err := scenario.Parse(filepath.Join(dir, "x.yaml"), []byte(`
 name: away
 target: {endpoint: "127.0.0.1:1", bundles: bundles}
 fleet: {things: 1}
@@ -116,12 +120,12 @@ phases:
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(context.Background(), s, RunOptions{})
-	if err == nil || !strings.Contains(err.Error(), "bundles") {
-		t.Fatalf("err = %v; want the missing bundles named", err)
+	rep, err := Run(context.Background(), s, Options{})
+	if !errors.Is(err, ErrSetup) || !strings.Contains(err.Error(), "bundles") {
+		t.Fatalf("err = %v; want a setup error naming the missing bundles", err)
 	}
-	if errors.Is(err, ErrUnreachable) {
-		t.Fatalf("missing bundles reported as unreachable: %v", err)
+	if rep != nil {
+		t.Error("a run that could not start returned a report")
 	}
 }
 
@@ -139,7 +143,7 @@ func TestRunUnreachableEndpointIsAnInvalidRun(t *testing.T) {
 	if _, err := fleet.Provision(context.Background(), ca, reg, fleet.ProvisionOptions{Things: 2, OutDir: filepath.Join(dir, "bundles")}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Parse(filepath.Join(dir, "x.yaml"), []byte(`
+	s, err := scenario.Parse(filepath.Join(dir, "x.yaml"), []byte(`
 name: away
 target: {endpoint: "127.0.0.1:1", bundles: `+filepath.Join(dir, "bundles")+`}
 fleet: {things: 2}
@@ -150,9 +154,12 @@ phases:
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err = Run(context.Background(), s, RunOptions{})
-	if !errors.Is(err, ErrUnreachable) {
-		t.Fatalf("err = %v; want ErrUnreachable", err)
+	rep, err := Run(context.Background(), s, Options{})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "target unreachable: 127.0.0.1:1") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err = %v; want an invalid run, the target unreachable with the cause", err)
+	}
+	if rep == nil || rep.Counters["connect.failed.dial"] == 0 {
+		t.Errorf("report %v; want the failed dials counted", rep)
 	}
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("giving up on an unreachable endpoint took %v", took)

@@ -1,0 +1,85 @@
+package load
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"time"
+)
+
+// Transport opens the MQTT connections of a run: the seam between the
+// engine and a protocol client. The engine never touches a socket; the
+// MQTT 5 transport (package mqtt5) and the test doubles sit behind it, and a
+// transport for MQTT 3.1.1 fits the same shape.
+type Transport interface {
+	// Dial opens a connection as s.ClientID and completes the MQTT
+	// handshake, or fails with an error wrapping the cause: ErrUnreachable,
+	// ErrTLS or ErrRefused. ctx bounds the attempt.
+	Dial(ctx context.Context, s Session) (Conn, error)
+}
+
+// Session is what one connection needs to come up.
+type Session struct {
+	ClientID    string
+	Certificate tls.Certificate
+	KeepAlive   time.Duration
+	CleanStart  bool
+	// ReceiveMaximum bounds the QoS 1 deliveries the server may have
+	// unacknowledged towards this connection.
+	ReceiveMaximum uint16
+	// OnMessage receives every delivery, on the connection's own goroutine:
+	// it is short and does not block.
+	OnMessage func(topic string, payload []byte)
+	// OnLost is called at most once, when the connection ends other than by
+	// Close.
+	OnLost func(error)
+}
+
+// Conn is one open connection.
+type Conn interface {
+	// Subscribe subscribes to the filters in one request and waits for the
+	// answer; a refused filter is an error that names it.
+	Subscribe(ctx context.Context, qos byte, filters []string) error
+	// Publish hands one message to the connection without waiting for its
+	// acknowledgement; an error means it never left.
+	Publish(topic string, qos byte, payload []byte) error
+	// Close ends the connection; OnLost is not called for it.
+	Close() error
+}
+
+// Causes of a failed connect: a Transport's Dial errors wrap one of them, and
+// the engine counts failures by them (connect.failed.dial, .tls, .connack).
+var (
+	// ErrUnreachable means no TCP connection to the endpoint could be made.
+	ErrUnreachable = errors.New("endpoint unreachable")
+	// ErrTLS means the TLS handshake failed, on either side.
+	ErrTLS = errors.New("TLS handshake failed")
+	// ErrRefused means the server refused the MQTT connection (CONNACK with
+	// a failure code, or a close before CONNACK).
+	ErrRefused = errors.New("connection refused")
+)
+
+// connectReasons are the labels of connect failures, as counted in
+// connect.failed.REASON.
+var connectReasons = []string{"dial", "tls", "connack", "subscribe", "timeout", "other"}
+
+// errSubscribe marks a connection that came up but whose SUBSCRIBE failed.
+var errSubscribe = errors.New("subscribe failed")
+
+// connectReason sorts a connect failure into one of connectReasons. A
+// failure after ctx's deadline is a time-out whatever the transport said.
+func connectReason(ctx context.Context, err error) string {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, errSubscribe):
+		return "subscribe"
+	case errors.Is(err, ErrUnreachable):
+		return "dial"
+	case errors.Is(err, ErrTLS):
+		return "tls"
+	case errors.Is(err, ErrRefused):
+		return "connack"
+	}
+	return "other"
+}

@@ -1,0 +1,279 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shadowload/shadowload/internal/load"
+	"github.com/shadowload/shadowload/metrics"
+	"github.com/shadowload/shadowload/scenario"
+)
+
+// Options configure Run. The zero value runs quietly and writes no report.
+type Options struct {
+	// Out, when set, is the path of the JSON report. It is checked before
+	// the first connection and written whatever happens once the run has
+	// started: a signal, a dead target, a panic.
+	Out string
+	// Log, when set, receives what the run sets up (the embedded emulator,
+	// provisioning, connects), the stacks of panics, and — when Live is
+	// nil — a plain progress line every ProgressEvery, for logs and CI.
+	Log io.Writer
+	// Live, when set, receives a progress line every second, for a
+	// terminal that rewrites one line.
+	Live func(line string)
+	// ProgressEvery is the period of the plain progress lines on Log;
+	// default 10s.
+	ProgressEvery time.Duration
+	// Seed fixes the generated payload values; runs with the same seed send
+	// the same fields.
+	Seed int64
+}
+
+// errAborted is the cause a run is stopped with when an abortOnFail
+// threshold fails.
+var errAborted = errors.New("an abortOnFail threshold failed")
+
+// Run runs the scenario and judges it. Whatever stops the run once it has
+// started, it returns the report (written to Options.Out too), with an
+// error that matches ErrInvalid when the run cannot be trusted and
+// ErrThresholds when a threshold failed; nil means it passed. An error
+// matching ErrSetup comes with no report: the run did not start.
+func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*metrics.Report, error) {
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	ths, err := thresholds(s)
+	if err != nil {
+		return nil, setupError(err)
+	}
+	gen, err := s.Generator(opts.Seed)
+	if err != nil {
+		return nil, setupError(err)
+	}
+	out, err := openReport(opts.Out)
+	if err != nil {
+		return nil, setupError(err)
+	}
+	tgt, err := prepareTarget(ctx, s, logw)
+	if err != nil {
+		if out != nil {
+			out.discard()
+		}
+		return nil, setupError(err)
+	}
+	defer tgt.close()
+
+	cfg := engineConfig(s, gen, tgt)
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	w := &watch{opts: opts, logw: logw, ths: ths, cancel: cancel}
+	cfg.Tick = w.tick
+	fmt.Fprintf(logw, "connecting %d things at %s to %s\n", len(cfg.Things), s.Fleet.ConnectRate, tgt.transport.Endpoint)
+	res, runErr := load.Run(runCtx, cfg)
+	if res == nil {
+		if out != nil {
+			out.discard()
+		}
+		return nil, setupError(runErr)
+	}
+	rep := res.Report
+	rep.Config = record(s)
+	for _, p := range res.Panics {
+		fmt.Fprintf(logw, "internal error: %s\n", p)
+	}
+	rep.Invalid = append(rep.Invalid, invalidReasons(s, tgt, res, runErr)...)
+	rep.Aborted = w.abortedBy()
+	metrics.Evaluate(rep, thresholdsOf(ths))
+
+	var errs []error
+	if out != nil {
+		if err := out.write(rep); err != nil {
+			rep.Invalid = append(rep.Invalid, "the report was not written: "+err.Error())
+		} else {
+			fmt.Fprintf(logw, "report written to %s\n", opts.Out)
+		}
+	}
+	switch {
+	case len(rep.Invalid) > 0:
+		errs = append(errs, invalidError(fmt.Errorf("invalid run: %s", strings.Join(rep.Invalid, "; "))))
+	case rep.Aborted != "":
+		errs = append(errs, &kindError{ErrThresholds, fmt.Errorf("aborted: %s", rep.Aborted)})
+	case !passed(rep):
+		errs = append(errs, &kindError{ErrThresholds, fmt.Errorf("thresholds failed: %s", failedList(rep))})
+	}
+	return rep, errors.Join(errs...)
+}
+
+// threshold is one parsed threshold with its abort settings.
+type threshold struct {
+	metrics.Threshold
+	abort bool
+	delay time.Duration
+}
+
+// thresholds parses the scenario's thresholds.
+func thresholds(s *scenario.Scenario) ([]threshold, error) {
+	out := make([]threshold, 0, len(s.Thresholds))
+	for _, spec := range s.Thresholds {
+		th, err := spec.Threshold()
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d:%d: thresholds: %w", s.Source, spec.Line, spec.Column, err)
+		}
+		out = append(out, threshold{Threshold: th, abort: spec.AbortOnFail, delay: spec.DelayAbortEval})
+	}
+	return out, nil
+}
+
+func thresholdsOf(ths []threshold) []metrics.Threshold {
+	out := make([]metrics.Threshold, len(ths))
+	for i, t := range ths {
+		out[i] = t.Threshold
+	}
+	return out
+}
+
+// invalidReasons says why the run cannot be trusted beyond what the engine
+// found itself (panics, observers that lost their connection): nothing
+// connected, a stop before the schedule's end, and every validity bound
+// the run broke.
+func invalidReasons(s *scenario.Scenario, tgt *target, res *load.Result, runErr error) []string {
+	rep := res.Report
+	switch {
+	case errors.Is(runErr, load.ErrNothingConnected):
+		return []string{noConnection(rep, tgt.transport.Endpoint)}
+	case runErr != nil:
+		return []string{runErr.Error()}
+	}
+	var out []string
+	if cause := res.StopCause; cause != nil && !errors.Is(cause, errAborted) && !errors.Is(cause, load.ErrPanic) {
+		out = append(out, fmt.Sprintf("interrupted after %v of the %v schedule (%v)", rep.Duration.Round(time.Millisecond), res.Planned, cause))
+	}
+	return append(out, s.Validity.Check(rep)...)
+}
+
+// noConnection explains a run where no thing connected: the target was
+// unreachable, or it refused every connection, with the count of each
+// cause and the first error of each in full.
+func noConnection(rep *metrics.Report, endpoint string) string {
+	var causes []string
+	onlyDial := true
+	for _, name := range slices.Sorted(maps.Keys(rep.Counters)) {
+		reason, ok := strings.CutPrefix(name, "connect.failed.")
+		if !ok || rep.Counters[name] == 0 {
+			continue
+		}
+		onlyDial = onlyDial && reason == "dial"
+		c := fmt.Sprintf("%d %s", rep.Counters[name], reason)
+		if first := rep.Errors[name]; first != "" {
+			c += " (first: " + first + ")"
+		}
+		causes = append(causes, c)
+	}
+	switch {
+	case len(causes) == 0:
+		return "no thing connected: no connect was attempted"
+	case onlyDial:
+		return fmt.Sprintf("target unreachable: %s: %s", endpoint, strings.Join(causes, ", "))
+	}
+	return "no thing connected: connect failures: " + strings.Join(causes, ", ")
+}
+
+// passed reports whether every threshold of a report passed.
+func passed(rep *metrics.Report) bool {
+	for _, t := range rep.Thresholds {
+		if !t.Pass {
+			return false
+		}
+	}
+	return true
+}
+
+// failedList names the failed thresholds.
+func failedList(rep *metrics.Report) string {
+	var out []string
+	for _, t := range rep.Thresholds {
+		if !t.Pass {
+			out = append(out, fmt.Sprintf("%s %s (%s)", t.Metric, t.Expr, t.Actual))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// watch follows a run once a second: it shows progress and stops the run
+// when an abortOnFail threshold fails.
+type watch struct {
+	opts   Options
+	logw   io.Writer
+	ths    []threshold
+	cancel context.CancelCauseFunc
+	ticks  int
+
+	mu      sync.Mutex
+	aborted string
+}
+
+func (w *watch) tick(p load.Progress) {
+	line := metrics.FormatProgress(p.Interval, metrics.Progress{
+		Phase: p.Phase, Elapsed: p.Elapsed, Connected: p.Connected, Things: p.Things, TargetRate: p.TargetRate,
+	})
+	w.ticks++
+	every := w.opts.ProgressEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	switch {
+	case w.opts.Live != nil:
+		w.opts.Live(line)
+	case w.ticks%max(int(every/time.Second), 1) == 0:
+		fmt.Fprintln(w.logw, line)
+	}
+	if p.Phase != "connect" {
+		w.judge(p)
+	}
+}
+
+// judge evaluates the abortOnFail thresholds past their delay on the totals
+// so far, and stops the run at the first that fails. A threshold the totals
+// cannot decide yet (no values) does not stop it.
+func (w *watch) judge(p load.Progress) {
+	var due []threshold
+	var latencies []string
+	for _, t := range w.ths {
+		if t.abort && p.Elapsed >= t.delay {
+			due = append(due, t)
+			if t.IsLatency() {
+				latencies = append(latencies, t.Metric)
+			}
+		}
+	}
+	if len(due) == 0 || p.Totals == nil {
+		return
+	}
+	snap := p.Totals(latencies...)
+	for _, t := range due {
+		if res := t.Evaluate(snap); !res.Pass && !res.Undecided {
+			w.mu.Lock()
+			if w.aborted == "" {
+				w.aborted = fmt.Sprintf("%s %s failed at %v (%s)", t.Metric, t.Expr, p.Elapsed.Round(time.Second), res.Actual)
+			}
+			w.mu.Unlock()
+			w.cancel(errAborted)
+			return
+		}
+	}
+}
+
+func (w *watch) abortedBy() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.aborted
+}
