@@ -168,8 +168,8 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		}()
 	}
 	finishWorkers := func() {
-		r.stopRedial()
 		wg.Wait()
+		r.stopRedial()
 		r.redials.Wait()
 		for _, w := range r.workers {
 			w.endAll()

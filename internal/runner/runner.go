@@ -35,6 +35,10 @@ type Options struct {
 	// Seed fixes the generated payload values; runs with the same seed send
 	// the same fields.
 	Seed int64
+
+	// onTick, when set, also receives the engine's progress each second:
+	// tests act on the target at chosen points of the schedule with it.
+	onTick func(load.Progress)
 }
 
 // errAborted is the cause a run is stopped with when an abortOnFail
@@ -222,6 +226,9 @@ type watch struct {
 }
 
 func (w *watch) tick(p load.Progress) {
+	if w.opts.onTick != nil {
+		w.opts.onTick(p)
+	}
 	line := metrics.FormatProgress(p.Interval, metrics.Progress{
 		Phase: p.Phase, Elapsed: p.Elapsed, Connected: p.Connected, Things: p.Things, TargetRate: p.TargetRate,
 	})

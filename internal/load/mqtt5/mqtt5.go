@@ -60,18 +60,25 @@ func (t *Transport) Dial(ctx context.Context, s load.Session) (load.Conn, error)
 	return c, nil
 }
 
-// classify wraps a dial error with the engine's cause.
+// classify marks a dial error with the engine's cause; its message stays
+// mqttc's, which names the cause already.
 func classify(err error) error {
 	switch {
 	case errors.Is(err, mqttc.ErrUnreachable):
-		return fmt.Errorf("%w: %w", load.ErrUnreachable, err)
+		return &causeError{load.ErrUnreachable, err}
 	case errors.Is(err, mqttc.ErrTLS):
-		return fmt.Errorf("%w: %w", load.ErrTLS, err)
+		return &causeError{load.ErrTLS, err}
 	case errors.Is(err, mqttc.ErrRefused), errors.Is(err, mqttc.ErrClosed):
-		return fmt.Errorf("%w: %w", load.ErrRefused, err)
+		return &causeError{load.ErrRefused, err}
 	}
 	return err
 }
+
+// causeError is a dial error that also matches one of the engine's causes.
+type causeError struct{ cause, err error }
+
+func (e *causeError) Error() string   { return e.err.Error() }
+func (e *causeError) Unwrap() []error { return []error{e.cause, e.err} }
 
 // conn is one connection; it reports its loss once, and never after Close.
 type conn struct {
