@@ -14,6 +14,11 @@ import (
 	"github.com/shadowload/shadowload/emulator"
 )
 
+// lateIsNoise lifts the bound on late slots, for tests whose subject is
+// not the generator's pace: under the race detector on a shared 2-core
+// machine a few slots start late in any short run.
+const lateIsNoise = "validity: {late: 100%}\n"
+
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -53,8 +58,10 @@ func TestPlanPrintsPhases(t *testing.T) {
 
 func TestRunExitCodes(t *testing.T) {
 	dir := t.TempDir()
-	pass := writeFile(t, dir, "pass.yaml", "name: pass\nfleet: {things: 3}\nphases:\n  - {duration: 1s, rate: 20/s}\nthresholds:\n  update.accepted: [\"p(99)<10s\"]\n")
-	fail := writeFile(t, dir, "fail.yaml", "name: fail\nfleet: {things: 3}\nphases:\n  - {duration: 1s, rate: 20/s}\nthresholds:\n  update.accepted: [\"max<1us\"]\n")
+	// The race detector on a shared machine makes the generator start slots
+	// late; that, judged by the late bound, is not what this test checks.
+	pass := writeFile(t, dir, "pass.yaml", "name: pass\nfleet: {things: 3}\nphases:\n  - {duration: 1s, rate: 20/s}\nthresholds:\n  update.accepted: [\"p(99)<10s\"]\n"+lateIsNoise)
+	fail := writeFile(t, dir, "fail.yaml", "name: fail\nfleet: {things: 3}\nphases:\n  - {duration: 1s, rate: 20/s}\nthresholds:\n  update.accepted: [\"max<1us\"]\n"+lateIsNoise)
 	out := filepath.Join(dir, "report.json")
 
 	code, stdout, stderr := runCLI(t, "run", "--quiet", "--out", out, pass)

@@ -50,6 +50,9 @@ type Result struct {
 // goroutines.
 var ErrPanic = errors.New("a goroutine of the run panicked")
 
+// scheduleLead is how long after the fleet is up the schedule begins.
+const scheduleLead = 100 * time.Millisecond
+
 // Errors of Run that leave a report of what happened but no run to judge.
 var (
 	// ErrNothingConnected is returned when no thing could connect.
@@ -201,7 +204,9 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		r.disconnectThings()
 		return r.result(collector, cpuStart, 0), ErrNothingConnected
 	}
-	r.schedStartNs.Store(int64(clk.Now().Sub(r.start)))
+	// Slot 0 is due a moment after the fleet is up, so every worker is
+	// already waiting for it rather than racing its own wake-up to it.
+	r.schedStartNs.Store(int64(clk.Now().Sub(r.start) + scheduleLead))
 	close(started)
 
 	finishWorkers()

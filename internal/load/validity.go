@@ -52,6 +52,9 @@ func (v Validity) Check(rep *metrics.Report) []string {
 			out = append(out, fmt.Sprintf("%s: %d of %d (%s, bound %s)", what, n, of, pct(float64(n)/float64(of)), pct(bound)))
 		}
 	}
+	if things, connected := c["things"], c["things.connected"]; connected < things {
+		out = append(out, fmt.Sprintf("only %d of %d things connected: the run was not the load it planned", connected, things))
+	}
 	var sent, timedOut int64
 	for op := Op(0); op < numOps; op++ {
 		sent += c[op.String()+".sent"]
