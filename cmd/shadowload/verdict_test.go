@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -16,12 +17,12 @@ import (
 // These tests reproduce, through the CLI, each way the verdict of a run
 // could lie, and check the exit code and message it gets now.
 
-// syncBuffer is a writer the run and the test share: the test waits for a
-// line holding a text to appear.
+// syncBuffer is a writer the run and the test share: the test waits for
+// text matching a pattern to appear.
 type syncBuffer struct {
 	mu   sync.Mutex
 	b    bytes.Buffer
-	want string
+	want *regexp.Regexp
 	seen chan struct{}
 }
 
@@ -29,7 +30,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, err := s.b.Write(p)
-	if s.seen != nil && strings.Contains(s.b.String(), s.want) {
+	if s.seen != nil && s.want.MatchString(s.b.String()) {
 		close(s.seen)
 		s.seen = nil
 	}
@@ -42,16 +43,18 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// waitFor returns a channel closed once the buffer holds text.
-func (s *syncBuffer) waitFor(text string) <-chan struct{} {
+// waitFor returns a channel closed once the buffer holds text matching
+// pattern.
+func (s *syncBuffer) waitFor(pattern string) <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := make(chan struct{})
-	if strings.Contains(s.b.String(), text) {
+	re := regexp.MustCompile(pattern)
+	if re.MatchString(s.b.String()) {
 		close(ch)
 		return ch
 	}
-	s.want, s.seen = text, ch
+	s.want, s.seen = re, ch
 	return ch
 }
 
@@ -198,7 +201,7 @@ func TestInterruptedRunEndsPromptlyWithItsReport(t *testing.T) {
 	sigs := make(chan os.Signal, 2)
 	e := &env{stdout: &stdout, stderr: stderr, getenv: func(string) string { return "" },
 		notify: func() (<-chan os.Signal, func()) { return sigs, func() {} }}
-	started := stderr.waitFor("steady 00:02")
+	started := stderr.waitFor(`steady 00:0[2-9] `)
 	done := make(chan int)
 	go func() { done <- dispatch(e, []string{"run", "--progress-every", "1s", "--out", out, f}) }()
 	select {

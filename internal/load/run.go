@@ -276,8 +276,11 @@ func (r *runner) result(c *metrics.Collector, cpuStart time.Duration, connected 
 	panics := append([]string(nil), r.panics...)
 	r.errMu.Unlock()
 	var cause error
-	if r.stopNs.Load() != 0 && connected > 0 {
+	if r.stopNs.Load() != 0 && r.ctx.Err() != nil {
 		cause = context.Cause(r.ctx)
+		if errors.Is(cause, ErrNothingConnected) || errors.Is(cause, ErrObserverConnect) {
+			cause = nil // the run ended itself: there was nothing to run
+		}
 	}
 	for _, o := range r.observers {
 		if o.lost.Load() {

@@ -170,3 +170,23 @@ phases:
 		t.Errorf("giving up on an unreachable endpoint took %v", took)
 	}
 }
+
+func TestRunInterruptedBeforeItStartsIsInvalidAndLeavesNoFile(t *testing.T) {
+	s, err := scenario.Parse("x.yaml", []byte("name: x\nfleet: {things: 50}\nphases:\n  - {duration: 1s, rate: 1/s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("interrupted by interrupt"))
+	dir := t.TempDir()
+	rep, err := Run(ctx, s, Options{Out: filepath.Join(dir, "report.json")})
+	if !errors.Is(err, ErrInvalid) || errors.Is(err, ErrSetup) || !strings.Contains(err.Error(), "interrupted before it started (interrupted by interrupt)") {
+		t.Errorf("err = %v; want an invalid run interrupted before it started", err)
+	}
+	if rep != nil {
+		t.Error("a run that never started returned a report")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("files left behind: %v", left)
+	}
+}

@@ -49,7 +49,9 @@ var errAborted = errors.New("an abortOnFail threshold failed")
 // started, it returns the report (written to Options.Out too), with an
 // error that matches ErrInvalid when the run cannot be trusted and
 // ErrThresholds when a threshold failed; nil means it passed. An error
-// matching ErrSetup comes with no report: the run did not start.
+// matching ErrSetup comes with no report: the run did not start. Neither
+// does a run interrupted while it was being set up, which matches
+// ErrInvalid.
 func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*metrics.Report, error) {
 	logw := opts.Log
 	if logw == nil {
@@ -71,6 +73,10 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*metrics.Repo
 	if err != nil {
 		if out != nil {
 			out.discard()
+		}
+		if ctx.Err() != nil {
+			// Stopped while setting up: not the user's mistake, and no run.
+			return nil, invalidError(fmt.Errorf("invalid run: interrupted before it started (%v)", context.Cause(ctx)))
 		}
 		return nil, setupError(err)
 	}
@@ -151,14 +157,18 @@ func thresholdsOf(ths []threshold) []metrics.Threshold {
 // the run broke.
 func invalidReasons(s *scenario.Scenario, tgt *target, res *load.Result, runErr error) []string {
 	rep := res.Report
+	cause := res.StopCause
+	interrupted := cause != nil && !errors.Is(cause, errAborted) && !errors.Is(cause, load.ErrPanic)
 	switch {
+	case interrupted && runErr != nil:
+		return []string{fmt.Sprintf("interrupted while connecting, before the schedule started (%v)", cause)}
 	case errors.Is(runErr, load.ErrNothingConnected):
 		return []string{noConnection(rep, tgt.transport.Endpoint)}
 	case runErr != nil:
 		return []string{runErr.Error()}
 	}
 	var out []string
-	if cause := res.StopCause; cause != nil && !errors.Is(cause, errAborted) && !errors.Is(cause, load.ErrPanic) {
+	if interrupted {
 		out = append(out, fmt.Sprintf("interrupted after %v of the %v schedule (%v)", rep.Duration.Round(time.Millisecond), res.Planned, cause))
 	}
 	return append(out, s.Validity.Check(rep)...)

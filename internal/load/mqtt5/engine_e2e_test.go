@@ -37,11 +37,15 @@ func testFleet(t *testing.T, things, observers int, mod func(*emulator.Config)) 
 	t.Cleanup(func() { em.Close() })
 	ctx := context.Background()
 	out := filepath.Join(dir, "bundles")
-	if _, err := fleet.Provision(ctx, em.CA(), em.Registry(), fleet.ProvisionOptions{Things: things, OutDir: out}); err != nil {
+	ca, err := fleet.LoadOrCreateCA(ecfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fleet.Provision(ctx, ca, em.Registry(), fleet.ProvisionOptions{Things: things, OutDir: out}); err != nil {
 		t.Fatal(err)
 	}
 	if observers > 0 {
-		if _, err := fleet.Provision(ctx, em.CA(), em.Registry(), fleet.ProvisionOptions{Things: observers, OutDir: out, Observer: true}); err != nil {
+		if _, err := fleet.Provision(ctx, ca, em.Registry(), fleet.ProvisionOptions{Things: observers, OutDir: out, Observer: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
