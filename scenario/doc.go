@@ -1,5 +1,7 @@
 // Package scenario reads shadowload scenario files: the fleet, the phases of
-// load, the payload and the pass/fail thresholds of a run.
+// load, the payload, the validity bounds and the pass/fail thresholds of a
+// run. It is the file model and the plan; it opens no connection (package
+// internal/runner runs a scenario).
 //
 // A scenario file is strict YAML. Load and Parse report every problem they find
 // at once, each with its file, line and column, and fill in the documented

@@ -1,5 +1,10 @@
-// Package load drives a paced fleet of shadow clients over MQTT and records
-// what came back: the open-model engine behind "shadowload run".
+// Package load drives a paced fleet of shadow clients and records what came
+// back: the open-model engine behind "shadowload run". It talks to the
+// target through a Transport (package mqtt5 for MQTT 5) and reads time from
+// a Clock, so its holds, time-outs, redials and checks run in unit tests
+// without sockets or sleeps. Besides the schedule and the workers it holds
+// what judges a run's numbers: the names of the metrics it records, the
+// read-back of every shadow after the schedule, and the Validity bounds.
 package load
 
 import (
