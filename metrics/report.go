@@ -41,6 +41,10 @@ type Report struct {
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 	// Aborted names the threshold that stopped the run early, when one did.
 	Aborted string `json:"aborted,omitempty"`
+	// Verdict is the run's outcome, as its exit code says it: "pass" (0),
+	// "fail" (1, a threshold failed or aborted the run) or "invalid" (3).
+	// A Threshold's Pass counts only when the verdict is not "invalid".
+	Verdict string `json:"verdict,omitempty"`
 	// Invalid lists the reasons the run cannot be trusted; empty means none.
 	// Thresholds do not judge an invalid run.
 	Invalid   []string   `json:"invalid,omitempty"`

@@ -71,7 +71,7 @@ func TestRunExitCodes(t *testing.T) {
 	if !strings.Contains(stdout, "PASS  update.accepted") || !strings.Contains(stdout, "update.sent") {
 		t.Errorf("summary lacks the verdict or the counts:\n%s", stdout)
 	}
-	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), `"schema": "shadowload.report/v1"`) {
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), `"schema": "shadowload.report/v1"`) || !strings.Contains(string(b), `"verdict": "pass"`) {
 		t.Errorf("report %s: %v %.200s", out, err, b)
 	}
 

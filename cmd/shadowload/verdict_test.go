@@ -189,7 +189,11 @@ thresholds:
 	if !strings.Contains(stderr, "invalid run: ") {
 		t.Errorf("stderr %q does not give the reasons", stderr)
 	}
-	checkBooks(t, readReport(t, out))
+	rep := readReport(t, out)
+	checkBooks(t, rep)
+	if rep.Verdict != "invalid" {
+		t.Errorf("report verdict %q, want invalid", rep.Verdict)
+	}
 }
 
 func TestInterruptedRunEndsPromptlyWithItsReport(t *testing.T) {
@@ -308,8 +312,8 @@ thresholds:
 	}
 	rep := readReport(t, out)
 	checkBooks(t, rep)
-	if len(rep.Invalid) != 0 || rep.Duration > 10*time.Second {
-		t.Errorf("invalid %q, duration %v; want a valid run stopped early", rep.Invalid, rep.Duration)
+	if len(rep.Invalid) != 0 || rep.Duration > 10*time.Second || rep.Verdict != "fail" {
+		t.Errorf("invalid %q, duration %v, verdict %q; want a valid run stopped early, failed", rep.Invalid, rep.Duration, rep.Verdict)
 	}
 	var cfg map[string]any
 	if err := json.Unmarshal(rep.Config, &cfg); err != nil || cfg["name"] != "abort" {

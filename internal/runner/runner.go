@@ -103,24 +103,44 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*metrics.Repo
 	rep.Invalid = append(rep.Invalid, invalidReasons(s, tgt, res, runErr)...)
 	rep.Aborted = w.abortedBy()
 	metrics.Evaluate(rep, thresholdsOf(ths))
-
-	var errs []error
+	rep.Verdict = verdict(rep)
 	if out != nil {
 		if err := out.write(rep); err != nil {
 			rep.Invalid = append(rep.Invalid, "the report was not written: "+err.Error())
+			rep.Verdict = verdict(rep)
 		} else {
 			fmt.Fprintf(logw, "report written to %s\n", opts.Out)
 		}
 	}
+	switch rep.Verdict {
+	case verdictInvalid:
+		return rep, invalidError(fmt.Errorf("invalid run: %s", strings.Join(rep.Invalid, "; ")))
+	case verdictFail:
+		if rep.Aborted != "" {
+			return rep, &kindError{ErrThresholds, fmt.Errorf("aborted: %s", rep.Aborted)}
+		}
+		return rep, &kindError{ErrThresholds, fmt.Errorf("thresholds failed: %s", failedList(rep))}
+	}
+	return rep, nil
+}
+
+// The verdicts a report records.
+const (
+	verdictPass    = "pass"
+	verdictFail    = "fail"
+	verdictInvalid = "invalid"
+)
+
+// verdict judges a report: invalid first, whatever its thresholds say;
+// then failed when a threshold failed or aborted the run.
+func verdict(rep *metrics.Report) string {
 	switch {
 	case len(rep.Invalid) > 0:
-		errs = append(errs, invalidError(fmt.Errorf("invalid run: %s", strings.Join(rep.Invalid, "; "))))
-	case rep.Aborted != "":
-		errs = append(errs, &kindError{ErrThresholds, fmt.Errorf("aborted: %s", rep.Aborted)})
-	case !passed(rep):
-		errs = append(errs, &kindError{ErrThresholds, fmt.Errorf("thresholds failed: %s", failedList(rep))})
+		return verdictInvalid
+	case rep.Aborted != "" || !passed(rep):
+		return verdictFail
 	}
-	return rep, errors.Join(errs...)
+	return verdictPass
 }
 
 // threshold is one parsed threshold with its abort settings.
