@@ -15,7 +15,8 @@ import (
 // reasons it is invalid, an aligned table of every whole-run metric that
 // recorded something or has a threshold (count, rate per second over the
 // run, and for latencies p50, p90, p99, p99.9 and max) with a count of those
-// left out, the same table per phase for the metrics scoped to it, the first
+// left out, the same table per phase for the metrics scoped to it (when the
+// run has several phases or a threshold names a scoped metric), the first
 // error of each kind, values clamped into the latency range, the generator's
 // health, and a PASS or FAIL line per threshold result — or, for an invalid
 // run, the thresholds' values without a verdict.
@@ -55,7 +56,8 @@ func WriteSummary(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "(%d more metrics recorded nothing)\n", empty)
 	}
 	for _, ph := range r.Phases {
-		if len(scoped[ph.Name]) == 0 {
+		if len(scoped[ph.Name]) == 0 || len(r.Phases) == 1 && !anyGated(gated, scoped[ph.Name], ph.Name) {
+			// One phase's table would repeat the whole run's.
 			continue
 		}
 		rate := formatRate(ph.From) + "/s"
@@ -117,6 +119,17 @@ func WriteSummary(w io.Writer, r *Report) error {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
+}
+
+// anyGated reports whether a threshold names one of the metrics scoped to
+// phase.
+func anyGated(gated map[string]bool, metrics []string, phase string) bool {
+	for _, m := range metrics {
+		if gated[Scoped(m, phase)] {
+			return true
+		}
+	}
+	return false
 }
 
 // writeMetricTable writes the table of the named metrics that recorded
