@@ -239,7 +239,7 @@ func TestInterruptedRunEndsPromptlyWithItsReport(t *testing.T) {
 
 func TestScaledSteadyFleetKeepsItsThroughputThreshold(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "report.json")
-	code, stdout, stderr := runCLI(t, "run", "--quiet", "--out", out, "--rate", "200/s", "--things", "20", "--duration", "3s", "../../scenarios/steady-fleet.yaml")
+	code, stdout, stderr := runCLI(t, "run", "--quiet", "--out", out, "--rate", "200/s", "--things", "20", "--duration", "2s", "../../scenarios/steady-fleet.yaml")
 	var sent *metrics.ThresholdResult
 	rep := readReport(t, out)
 	for i, th := range rep.Thresholds {

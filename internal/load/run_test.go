@@ -32,7 +32,7 @@ func TestRunWholeScheduleAgainstAFakeTarget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tr := newFakeTransport()
 		tr.delay = 20 * time.Millisecond
-		cfg := fakeRun(tr, 10, 100, 10*time.Second)
+		cfg := fakeRun(tr, 5, 100, 10*time.Second)
 		cfg.Verify = true
 		res, err := Run(context.Background(), cfg)
 		if err != nil {
@@ -65,8 +65,8 @@ func TestRunWholeScheduleAgainstAFakeTarget(t *testing.T) {
 		if p50 := rep.Latencies["update.accepted"].P50; p50 < 19.9e6 || p50 > 20.1e6 {
 			t.Errorf("update.accepted p50 %.2fms, want the target's 20ms", p50/1e6)
 		}
-		if n := rep.Counters["verify.read"]; n != 10 {
-			t.Errorf("verify read %d shadows, want the 10 written", n)
+		if n := rep.Counters["verify.read"]; n != 5 {
+			t.Errorf("verify read %d shadows, want the 5 written", n)
 		}
 		if n := rep.Counters["verify.lost"] + rep.Counters["violations"]; n != 0 {
 			t.Errorf("verify.lost + violations = %d against a target that keeps everything", n)
