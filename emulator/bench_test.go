@@ -129,9 +129,9 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 func waitConnected(b testing.TB, e *Emulator, n int64) {
 	b.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for atomic.LoadInt64(&e.srv.Info.ClientsConnected) != n {
+	for e.srv.Stats().Connected != n {
 		if time.Now().After(deadline) {
-			b.Fatalf("%d clients connected, want %d", atomic.LoadInt64(&e.srv.Info.ClientsConnected), n)
+			b.Fatalf("%d clients connected, want %d", e.srv.Stats().Connected, n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -33,17 +33,16 @@ const (
 
 // AWS protocol limits the broker applies in every profile.
 const (
-	MaxPayload          = iotcore.MaxPayload                    // bytes of PUBLISH payload
-	MaxTopicLength      = iotcore.MaxTopicBytes                 // bytes of topic name or filter
-	MaxTopicSlashes     = iotcore.MaxTopicSlashes               // forward slashes in a topic or filter
-	MaxFiltersPerSub    = iotcore.MaxFiltersPerSubscribe        // topic filters in one SUBSCRIBE
-	MaxSubscriptions    = iotcore.MaxSubscriptionsPerConnection // subscriptions held by one connection
-	MinKeepAlive        = iotcore.MinKeepAlive                  // seconds; lower values are raised
-	MaxKeepAlive        = iotcore.MaxKeepAlive                  // seconds; higher values and 0 become this
-	MaxClientIDLength   = iotcore.MaxClientIDBytes              // bytes
-	awsPublishesPerSec  = iotcore.PublishesPerSecond            // LimitsAWS: publishes per second per connection, in + out
-	awsBytesPerSec      = iotcore.BytesPerSecond                // LimitsAWS: payload bytes per second per connection, in + out
-	maxSessionExpirySec = uint32(iotcore.MaxSessionExpiry / time.Second)
+	MaxPayload         = iotcore.MaxPayload                    // bytes of PUBLISH payload
+	MaxTopicLength     = iotcore.MaxTopicBytes                 // bytes of topic name or filter
+	MaxTopicSlashes    = iotcore.MaxTopicSlashes               // forward slashes in a topic or filter
+	MaxFiltersPerSub   = iotcore.MaxFiltersPerSubscribe        // topic filters in one SUBSCRIBE
+	MaxSubscriptions   = iotcore.MaxSubscriptionsPerConnection // subscriptions held by one connection
+	MinKeepAlive       = iotcore.MinKeepAlive                  // seconds; lower values are raised
+	MaxKeepAlive       = iotcore.MaxKeepAlive                  // seconds; higher values and 0 become this
+	MaxClientIDLength  = iotcore.MaxClientIDBytes              // bytes
+	awsPublishesPerSec = iotcore.PublishesPerSecond            // LimitsAWS: publishes per second per connection, in + out
+	awsBytesPerSec     = iotcore.BytesPerSecond                // LimitsAWS: bytes per second per connection, in + out
 )
 
 // Config configures an Emulator. Only DataDir is required; the zero value of
@@ -70,6 +69,19 @@ type Config struct {
 	// PUBLISH its policy denies, besides the PUBACK 0x87. MQTT 3.1.1
 	// connections are always closed.
 	DisconnectOnDeniedPublish bool
+	// WillOnDisconnectWithWill publishes the Last Will of an MQTT 5 client
+	// that disconnects with reason 0x04, as MQTT 5 asks. The zero value
+	// follows AWS, where any client DISCONNECT discards the will.
+	WillOnDisconnectWithWill bool
+	// WillDelay honours the MQTT 5 Will Delay Interval. The zero value
+	// publishes wills at once: AWS does not list the property.
+	WillDelay bool
+	// SessionExpiry is the account's persistent-session expiry: how long
+	// an MQTT 3.1.1 persistent session outlives its connection, and the
+	// cap on MQTT 5 Session Expiry Intervals (announced in CONNACK when a
+	// client asks for more). Default iotcore.DefaultSessionExpiry, at most
+	// iotcore.MaxSessionExpiry.
+	SessionExpiry time.Duration
 	// ConnectTimeout closes sockets that do not finish the TLS handshake and
 	// send CONNECT in time; default DefaultConnectTimeout.
 	ConnectTimeout time.Duration
@@ -97,6 +109,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ConnectTimeout < 0 {
 		return cfg, fmt.Errorf("emulator: connect timeout %v: want a positive duration", cfg.ConnectTimeout)
+	}
+	if cfg.SessionExpiry < 0 || cfg.SessionExpiry > iotcore.MaxSessionExpiry {
+		return cfg, fmt.Errorf("emulator: session expiry %v: want at most %v", cfg.SessionExpiry, iotcore.MaxSessionExpiry)
+	}
+	if cfg.SessionExpiry == 0 {
+		cfg.SessionExpiry = iotcore.DefaultSessionExpiry
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout

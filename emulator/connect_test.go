@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -348,8 +347,8 @@ func TestCloseDoesNotHangOnClientThatStoppedReading(t *testing.T) {
 	pub := dial5(t, e, b, "thing-b")
 	payload := make([]byte, 100<<10)
 	// Publish until the broker drops messages for the subscriber: its queue
-	// of pending writes is full, so the write in progress is blocked.
-	for i := 0; atomic.LoadInt64(&e.srv.Info.MessagesDropped) == 0; i++ {
+	// is full, so the write in progress is blocked.
+	for i := 0; e.srv.Stats().Dropped == 0; i++ {
 		if i == 5000 {
 			t.Fatal("the subscriber's queue never filled")
 		}

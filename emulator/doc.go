@@ -1,5 +1,5 @@
 // Package emulator is an in-process AWS IoT Core: an MQTT 3.1.1 and 5 broker
-// (mochi-mqtt) behind mutual TLS that admits only registered, ACTIVE
+// behind mutual TLS that admits only registered, ACTIVE
 // certificates issued by its own CA, evaluates AWS IoT policies at every
 // CONNECT, PUBLISH, SUBSCRIBE and delivery, applies AWS protocol limits, and
 // answers the Device Shadow topics through the shadow service.

@@ -4,15 +4,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"path/filepath"
 	"sync"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
-
+	"github.com/shadowload/shadowload/emulator/internal/broker"
 	"github.com/shadowload/shadowload/fleet"
 )
 
@@ -20,12 +17,15 @@ import (
 // for records written by other processes (status changes in particular).
 const refreshInterval = 500 * time.Millisecond
 
-// sweepEvery is how many refresh ticks pass between sweeps of connection
-// state the broker did not report closed.
-const sweepEvery = 10
+// sweepEvery is how many refresh ticks pass between sweeps of the lifecycle
+// versionNumbers of client IDs gone for good.
+const sweepEvery = 120
 
 // brokerLogBurst bounds broker log records per second.
 const brokerLogBurst = 20
+
+// writeTimeout bounds one write to a client that stopped reading.
+const writeTimeout = 30 * time.Second
 
 // Emulator is an in-process AWS IoT Core: a broker over mutual TLS, the
 // registry and the shadow service. Create one with New, then Start it.
@@ -34,17 +34,16 @@ type Emulator struct {
 	ca  *fleet.CA
 	reg *Registry
 	// closeGrace bounds how long Close waits for clients to take their
-	// DISCONNECT; 0 means defaultCloseGrace. Tests shorten it.
+	// DISCONNECT; 0 means the broker's default. Tests shorten it.
 	closeGrace time.Duration
 
-	mu       sync.Mutex
-	srv      *mqtt.Server
-	hook     *awsHook
-	listener *guardedListener
-	stop     chan struct{}
-	done     chan struct{}
-	started  bool
-	closed   bool
+	mu      sync.Mutex
+	srv     *broker.Server
+	aws     *awsSide
+	stop    chan struct{}
+	done    chan struct{}
+	started bool
+	closed  bool
 }
 
 // New validates cfg, opens the registry and loads (or creates) the CA in
@@ -84,10 +83,13 @@ func (e *Emulator) RootCAPath() string {
 func (e *Emulator) Addr() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.listener == nil {
+	if e.srv == nil {
 		return ""
 	}
-	return e.listener.Address()
+	if a := e.srv.Addr(); a != nil {
+		return a.String()
+	}
+	return ""
 }
 
 // Start binds the listener, starts the broker and returns once it accepts
@@ -116,49 +118,39 @@ func (e *Emulator) Start() error {
 	if err != nil {
 		return fmt.Errorf("emulator: listen on %s: %w", e.cfg.Listen, err)
 	}
-
-	srv := mqtt.New(&mqtt.Options{
-		Capabilities:           capabilities(),
-		InlineClient:           true,
-		Logger:                 newBrokerLogger(e.cfg.Logger),
-		SysTopicResendInterval: math.MaxInt32,
-		// tls.Conn buffers a whole record already; a small bufio layer above
-		// it keeps idle connections cheap and large packets bypass it.
-		ClientNetReadBufferSize: 512,
-	})
-	hook := &awsHook{srv: srv, reg: e.reg, cfg: e.cfg, log: e.cfg.Logger}
+	side := &awsSide{reg: e.reg, cfg: e.cfg, log: e.cfg.Logger}
+	opts := broker.Options{
+		TLS:                       tlsConfig,
+		ConnectTimeout:            e.cfg.ConnectTimeout,
+		WriteTimeout:              writeTimeout,
+		CloseGrace:                e.closeGrace,
+		Authorizer:                side,
+		Lifecycle:                 side,
+		Handler:                   side,
+		HashMatchesDollar:         e.cfg.HashMatchesDollar,
+		DisconnectOnDeniedPublish: e.cfg.DisconnectOnDeniedPublish,
+		WillOnDisconnectWithWill:  e.cfg.WillOnDisconnectWithWill,
+		WillDelay:                 e.cfg.WillDelay,
+		SessionExpiry:             e.cfg.SessionExpiry,
+		Logger:                    newBrokerLogger(e.cfg.Logger),
+	}
+	if e.cfg.Limits == LimitsAWS {
+		opts.PublishesPerSecond, opts.BytesPerSecond = awsPublishesPerSec, awsBytesPerSec
+	}
+	srv := broker.New(opts)
+	side.srv = srv
 	shadow, err := newShadowRouter(e.cfg, srv)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	hook.shadow = shadow
-	// fail undoes what Start did before an error: the shadow service runs a
-	// scheduler goroutine and holds the shadows loaded from the data
-	// directory.
-	fail := func(err error) error {
+	side.shadow = shadow
+	if err := srv.Serve(ln); err != nil {
 		_ = ln.Close()
-		return errors.Join(err, shadow.close())
+		return errors.Join(fmt.Errorf("emulator: serve: %w", err), shadow.close())
 	}
-	if err := srv.AddHook(hook, nil); err != nil {
-		return fail(fmt.Errorf("emulator: add hook: %w", err))
-	}
-	l := &guardedListener{id: "mqtts", ln: ln, tlsConfig: tlsConfig, connectTimeout: e.cfg.ConnectTimeout,
-		closeGrace: e.closeGrace, log: e.cfg.Logger, disconnectAll: func(listener string) {
-			for _, cl := range srv.Clients.GetAll() {
-				if cl.Net.Listener == listener && !cl.Closed() {
-					_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
-				}
-			}
-		}}
-	if err := srv.AddListener(l); err != nil {
-		return fail(fmt.Errorf("emulator: add listener: %w", err))
-	}
-	e.reg.onStatusChange(hook.certificateStatusChanged)
-	if err := srv.Serve(); err != nil {
-		return fail(fmt.Errorf("emulator: serve: %w", err))
-	}
-	e.srv, e.hook, e.listener = srv, hook, l
+	e.reg.onStatusChange(side.certificateStatusChanged)
+	e.srv, e.aws = srv, side
 	e.stop, e.done = make(chan struct{}), make(chan struct{})
 	e.started = true
 	go e.refreshLoop()
@@ -166,8 +158,7 @@ func (e *Emulator) Start() error {
 }
 
 // refreshLoop re-reads the registry so that records written by another
-// process (new things, status changes) take effect within refreshInterval,
-// and now and then sweeps stale connection state.
+// process (new things, status changes) take effect within refreshInterval.
 func (e *Emulator) refreshLoop() {
 	defer close(e.done)
 	t := time.NewTicker(refreshInterval)
@@ -181,14 +172,16 @@ func (e *Emulator) refreshLoop() {
 				e.cfg.Logger.Warn("registry refresh", "error", err)
 			}
 			if tick%sweepEvery == 0 {
-				e.hook.sweep(now)
+				e.aws.presence.sweep(now)
 			}
 		}
 	}
 }
 
-// Close stops accepting connections, disconnects the clients, flushes the
-// shadows to the data directory and closes the registry.
+// Close stops accepting connections, disconnects the clients (closing the
+// sockets of those that do not take their DISCONNECT within a few
+// seconds), flushes the shadows to the data directory and closes the
+// registry.
 func (e *Emulator) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -200,27 +193,13 @@ func (e *Emulator) Close() error {
 	if e.started {
 		close(e.stop)
 		<-e.done
-		errs = append(errs, e.srv.Close())
-		e.hook.waitDisconnects()
-		if e.hook.shadow != nil {
-			errs = append(errs, e.hook.shadow.close())
+		if err := e.srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+		if e.aws.shadow != nil {
+			errs = append(errs, e.aws.shadow.close())
 		}
 	}
 	errs = append(errs, e.reg.Close())
 	return errors.Join(errs...)
-}
-
-// capabilities are the broker limits that mirror AWS IoT Core and keep an
-// idle connection small.
-func capabilities() *mqtt.Capabilities {
-	c := mqtt.NewDefaultServerCapabilities()
-	c.MaximumQos = 1
-	c.MaximumPacketSize = MaxPayload + 64<<10 // room for topic and properties; payload checked exactly
-	c.ReceiveMaximum = 100                    // unacknowledged QoS 1 publishes each way
-	c.MaximumInflight = 1024
-	c.MaximumClientWritesPending = 128 // 8 B each, allocated per connection
-	c.MaximumSessionExpiryInterval = maxSessionExpirySec
-	c.TopicAliasMaximum = 8
-	c.SubIDAvailable = 0
-	return c
 }

@@ -125,8 +125,13 @@ func dial5(t testing.TB, e *Emulator, id identity, clientID string) *client5 {
 }
 
 func tryDial5(e *Emulator, id identity, clientID string) (*client5, error) {
+	return tryDial5WithOptions(e, dialOptions(e, id, clientID))
+}
+
+// tryDial5WithOptions connects an MQTT 5 client collecting what it
+// receives.
+func tryDial5WithOptions(_ *Emulator, opts mqttc.Options) (*client5, error) {
 	c := &client5{msgs: make(chan *paho.Publish, 100), disconnects: make(chan *paho.Disconnect, 4)}
-	opts := dialOptions(e, id, clientID)
 	opts.OnPublish = func(p *paho.Publish) { c.msgs <- p }
 	opts.OnServerDisconnect = func(d *paho.Disconnect) { c.disconnects <- d }
 	mc, err := mqttc.Dial(context.Background(), opts)

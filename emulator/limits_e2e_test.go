@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/shadowload/shadowload/internal/mqttc"
 )
@@ -195,24 +195,39 @@ func TestOversizeQoS0PublishIsNotDelivered(t *testing.T) {
 	sub.expectNoMessage(t, "big/x")
 }
 
+// TestResumedSessionCountsOwnDollarFilters checks that with
+// HashMatchesDollar a resumed session counts exactly the filters the client
+// holds toward the 50-subscription limit: "#" matching $aws topics costs no
+// second subscription, and a $aws filter of the client's own counts.
 func TestResumedSessionCountsOwnDollarFilters(t *testing.T) {
 	e := startEmulator(t, func(c *Config) { c.HashMatchesDollar = true })
 	a := provision(t, e, "thing-a", "open", openPolicy)
-	dial5(t, e, a, "thing-a")
-	cl, ok := e.srv.Clients.Get("thing-a")
-	if !ok {
-		t.Fatal("client not known to the broker")
+	opts := dialOptions(e, a, "thing-a")
+	opts.CleanStart, opts.SessionExpiry = false, time.Hour
+	c1, err := mqttc.Dial(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// A resumed session holding "#", its twin "$aws/#", and a $aws filter
-	// of the client's own.
-	for _, f := range []string{"#", "$aws/#", "$aws/things/thing-a/shadow/get/accepted"} {
-		cl.State.Subscriptions.Add(f, packets.Subscription{Filter: f, Qos: 1})
+	ack, err := c1.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
+		{Topic: "#", QoS: 1}, {Topic: "$aws/things/thing-a/shadow/get/accepted", QoS: 1}}})
+	if err != nil || ack.Reasons[0] != 1 || ack.Reasons[1] != 1 {
+		t.Fatalf("SUBACK %v, %v", ack, err)
 	}
-	e.hook.OnSessionEstablished(cl, packets.Packet{})
-	cs := e.hook.state(cl)
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if _, ok := cs.filters["$aws/things/thing-a/shadow/get/accepted"]; !ok || len(cs.filters) != 2 {
-		t.Fatalf("filters counted %v, want # and the client's own $aws filter", cs.filters)
+	_ = c1.Close()
+	c2, err := tryDial5WithOptions(e, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if !c2.Connack.SessionPresent {
+		t.Fatal("persistent session not resumed")
+	}
+	for i := 3; i <= MaxSubscriptions; i++ {
+		if got := c2.subscribe(t, fmt.Sprintf("more/%d", i)); got[0] != 0x01 {
+			t.Fatalf("subscription %d: SUBACK %x", i, got)
+		}
+	}
+	if got := c2.subscribe(t, "more/overflow"); got[0] != 0x97 {
+		t.Fatalf("subscription %d: SUBACK %x, want 0x97", MaxSubscriptions+1, got)
 	}
 }

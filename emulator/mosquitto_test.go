@@ -42,7 +42,7 @@ func waitSubscribed(t *testing.T, e *Emulator, topic string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if len(e.srv.Topics.Subscribers(topic).Subscriptions) > 0 {
+		if e.srv.HasSubscribers(topic) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)

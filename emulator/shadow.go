@@ -2,9 +2,6 @@ package emulator
 
 import (
 	"fmt"
-	"log/slog"
-
-	mqtt "github.com/mochi-mqtt/server/v2"
 
 	"github.com/shadowload/shadowload/emulator/internal/shadowsvc"
 	"github.com/shadowload/shadowload/internal/iotcore"
@@ -32,21 +29,6 @@ func validateShadowConfig(cfg Config) error {
 	return nil
 }
 
-// brokerPublisher publishes the shadow service's responses through the
-// broker's inline client, at QoS 1 so that each subscriber gets the QoS it
-// subscribed with; deliveries still pass each subscriber's iot:Receive check.
-type brokerPublisher struct {
-	srv *mqtt.Server
-	log *slog.Logger
-}
-
-// Publish publishes one response.
-func (p brokerPublisher) Publish(topic string, payload []byte) {
-	if err := p.srv.Publish(topic, payload, false, 1); err != nil {
-		p.log.Debug("shadow response not published", "topic", topic, "error", err)
-	}
-}
-
 // serviceRouter adapts a shadowsvc.Service to shadowRouter.
 type serviceRouter struct{ svc *shadowsvc.Service }
 
@@ -59,9 +41,11 @@ func (r serviceRouter) handle(c shadowConn, topic string, payload []byte) bool {
 
 func (r serviceRouter) close() error { return r.svc.Close() }
 
-// newShadowRouter starts the shadow service, publishing through srv.
-func newShadowRouter(cfg Config, srv *mqtt.Server) (shadowRouter, error) {
-	svc, err := shadowsvc.New(shadowConfig(cfg), brokerPublisher{srv: srv, log: cfg.Logger})
+// newShadowRouter starts the shadow service, publishing through pub: the
+// broker, whose Publish sends at QoS 1 (each subscriber gets the QoS it
+// subscribed with), checks each subscriber's iot:Receive and never blocks.
+func newShadowRouter(cfg Config, pub shadowsvc.Publisher) (shadowRouter, error) {
+	svc, err := shadowsvc.New(shadowConfig(cfg), pub)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: shadow service: %w", err)
 	}

@@ -1,6 +1,8 @@
 package mqttc
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,16 +12,14 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -84,67 +84,150 @@ func (ca *testCA) issue(t *testing.T, cn string, server bool) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// gateHook lets a test decide how the broker answers CONNECT.
-type gateHook struct {
-	mqtt.HookBase
-	srv    *mqtt.Server
+// gate lets a test decide how the test broker answers CONNECT.
+type gate struct {
+	mu     sync.Mutex
 	closeC bool // close without CONNACK
 	deny   bool // answer CONNACK 0x87
 }
 
-func (h *gateHook) ID() string { return "gate" }
-func (h *gateHook) Provides(b byte) bool {
-	return b == mqtt.OnConnect || b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
+func (g *gate) set(closeC, deny bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closeC, g.deny = closeC, deny
 }
-func (h *gateHook) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
-	switch {
-	case h.closeC:
-		return errors.New("closed by test")
-	case h.deny:
-		_ = h.srv.SendConnack(cl, packets.ErrNotAuthorized, false, nil)
-		return packets.ErrNotAuthorized
-	}
-	return nil
+
+func (g *gate) get() (closeC, deny bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closeC, g.deny
 }
-func (h *gateHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-func (h *gateHook) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
 
 type fixture struct {
 	ca, other *testCA
 	addr      string
-	hook      *gateHook
+	hook      *gate
 	client    tls.Certificate
 }
 
+// startBroker serves a minimal MQTT 5 broker over mutual TLS for the
+// client's tests: it answers CONNECT as the gate says, grants every
+// SUBSCRIBE, and echoes every PUBLISH back to its sender.
 func startBroker(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{ca: newTestCA(t, "test CA"), other: newTestCA(t, "other CA")}
+	f := &fixture{ca: newTestCA(t, "test CA"), other: newTestCA(t, "other CA"), hook: &gate{}}
 	f.client = f.ca.issue(t, "device", false)
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	f.hook = &gateHook{srv: srv}
-	if err := srv.AddHook(f.hook, nil); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.addr = ln.Addr().String()
-	_ = ln.Close()
-	l := listeners.NewTCP(listeners.Config{ID: "tls", Address: f.addr, TLSConfig: &tls.Config{
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
 		Certificates: []tls.Certificate{f.ca.issue(t, "server", true)},
 		ClientCAs:    f.ca.pool,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		MinVersion:   tls.VersionTLS12,
-	}})
-	if err := srv.AddListener(l); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	f.addr = ln.Addr().String()
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		_ = ln.Close()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+				f.serve(conn)
+			}()
+		}
+	}()
 	return f
+}
+
+// serve answers one client until it disconnects.
+func (f *fixture) serve(conn net.Conn) {
+	r := bufio.NewReader(conn)
+	send := func(pk packets.Packet) error {
+		var b bytes.Buffer
+		var err error
+		switch pk.FixedHeader.Type {
+		case packets.Connack:
+			err = pk.ConnackEncode(&b)
+		case packets.Suback:
+			err = pk.SubackEncode(&b)
+		case packets.Puback:
+			err = pk.PubackEncode(&b)
+		case packets.Publish:
+			err = pk.PublishEncode(&b)
+		}
+		if err == nil {
+			_, err = conn.Write(b.Bytes())
+		}
+		return err
+	}
+	for {
+		hb, err := r.ReadByte()
+		if err != nil {
+			return
+		}
+		pk := packets.Packet{ProtocolVersion: 5}
+		if pk.FixedHeader.Decode(hb) != nil {
+			return
+		}
+		n, _, err := packets.DecodeLength(r)
+		if err != nil {
+			return
+		}
+		pk.FixedHeader.Remaining = n
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return
+		}
+		switch pk.FixedHeader.Type {
+		case packets.Connect:
+			closeC, deny := f.hook.get()
+			switch {
+			case closeC:
+				return
+			case deny:
+				_ = send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ProtocolVersion: 5, ReasonCode: 0x87})
+				return
+			}
+			err = send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ProtocolVersion: 5})
+		case packets.Subscribe:
+			if pk.SubscribeDecode(body) != nil {
+				return
+			}
+			codes := make([]byte, len(pk.Filters))
+			for i := range codes {
+				codes[i] = 1
+			}
+			err = send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Suback}, ProtocolVersion: 5, PacketID: pk.PacketID, ReasonCodes: codes})
+		case packets.Publish:
+			if pk.PublishDecode(body) != nil {
+				return
+			}
+			if pk.FixedHeader.Qos > 0 {
+				if err = send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, ProtocolVersion: 5, PacketID: pk.PacketID}); err != nil {
+					return
+				}
+			}
+			err = send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, ProtocolVersion: 5, TopicName: pk.TopicName, Payload: pk.Payload})
+		case packets.Disconnect:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (f *fixture) options() Options {
@@ -204,8 +287,8 @@ func TestDialErrorsNameTheCause(t *testing.T) {
 		{"server from unknown CA", func(o *Options) { o.Roots = f.other.pool }, nil, ErrTLS, "unknown CA"},
 		{"server name mismatch", func(o *Options) { o.ServerName = "example.invalid" }, nil, ErrTLS, "not valid for"},
 		{"client certificate from another CA", func(o *Options) { o.Certificate = f.other.issue(t, "stranger", false) }, nil, ErrTLS, "client certificate"},
-		{"CONNACK refusal", nil, func() { f.hook.deny = true }, ErrRefused, "0x87 Not authorized"},
-		{"closed before CONNACK", nil, func() { f.hook.deny, f.hook.closeC = false, true }, ErrClosed, "before CONNACK"},
+		{"CONNACK refusal", nil, func() { f.hook.set(false, true) }, ErrRefused, "0x87 Not authorized"},
+		{"closed before CONNACK", nil, func() { f.hook.set(true, false) }, ErrClosed, "before CONNACK"},
 		{"bad endpoint syntax", func(o *Options) { o.Endpoint = "no-port" }, nil, nil, "want host:port"},
 	}
 	for _, tt := range tests {

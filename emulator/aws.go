@@ -1,0 +1,78 @@
+package emulator
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/shadowload/shadowload/emulator/internal/broker"
+	"github.com/shadowload/shadowload/internal/policy"
+)
+
+// awsSide is AWS IoT Core around the broker: identity from the client
+// certificate and policies at every CONNECT, PUBLISH, SUBSCRIBE and delivery
+// (connect.go, publish.go, deliver.go), lifecycle events (lifecycle.go) and
+// the shadow service (publish.go). The broker calls it at named points; it
+// implements broker.Authorizer, broker.Lifecycle and broker.Handler.
+type awsSide struct {
+	reg    *Registry
+	cfg    Config
+	log    *slog.Logger
+	srv    *broker.Server
+	shadow shadowRouter // nil: shadow topics are ordinary topics
+
+	byCert   sync.Map // certificate ID → *certConns
+	presence presence
+
+	// Counters of refusals, for tests and diagnostics.
+	refusedConnects  atomic.Int64
+	deniedPublishes  atomic.Int64
+	deniedSubscribes atomic.Int64
+}
+
+var (
+	_ broker.Authorizer = (*awsSide)(nil)
+	_ broker.Lifecycle  = (*awsSide)(nil)
+	_ broker.Handler    = (*awsSide)(nil)
+)
+
+// certConns holds the live connections of one certificate.
+type certConns struct {
+	mu      sync.Mutex
+	clients map[*broker.Client]struct{}
+}
+
+// connState is what the emulator knows about one connection: who it is
+// (certificate, thing, policy variables), its policy set and its shadow
+// service state.
+type connState struct {
+	certID  string
+	pctx    policy.Context
+	shadow  shadowConn
+	version int64 // lifecycle versionNumber of this connection
+
+	mu     sync.Mutex
+	set    *policy.Set
+	setGen uint64
+	active bool // certificate ACTIVE when the set was loaded
+}
+
+// stateOf returns the emulator's state of a connection.
+func stateOf(c *broker.Client) *connState {
+	cs, _ := c.State.(*connState)
+	return cs
+}
+
+// allowed evaluates the connection's policies, reloading them when the
+// registry changed since they were last loaded.
+func (cs *connState) allowed(reg *Registry, a policy.Action, name string) bool {
+	gen := reg.Generation()
+	cs.mu.Lock()
+	if cs.set == nil || cs.setGen != gen {
+		status, _, set, ok := reg.policySet(cs.certID)
+		cs.set, cs.setGen, cs.active = set, gen, ok && status == StatusActive
+	}
+	set, active := cs.set, cs.active
+	cs.mu.Unlock()
+	return active && set != nil && set.Allowed(a, name, &cs.pctx)
+}
