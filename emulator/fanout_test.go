@@ -2,13 +2,10 @@ package emulator
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
-	"io"
 	"net"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,50 +132,13 @@ func dialStuckObserver(t *testing.T, e *Emulator, b fleet.Bundle, filter string)
 	_ = raw.(*net.TCPConn).SetReadBuffer(4096)
 	conn := tls.Client(raw, &tls.Config{Certificates: []tls.Certificate{b.Certificate}, RootCAs: e.CA().Pool(), ServerName: "localhost"})
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	send := func(pk packets.Packet) {
-		var buf bytes.Buffer
-		var err error
-		switch pk.FixedHeader.Type {
-		case packets.Connect:
-			err = pk.ConnectEncode(&buf)
-		case packets.Subscribe:
-			err = pk.SubscribeEncode(&buf)
-		}
-		if err == nil {
-			_, err = conn.Write(buf.Bytes())
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 5,
-		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "stuck-" + strconv.Itoa(len(b.Thing)), Keepalive: 1200, Clean: true}})
-	r := bufio.NewReader(conn)
-	expectPacket(t, r, packets.Connack)
-	send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, ProtocolVersion: 5, PacketID: 1,
+	c := &rawClient{conn: conn, raw: raw, r: bufio.NewReader(conn)}
+	c.connect(t, 5, "stuck-observer")
+	c.send(t, packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, ProtocolVersion: 5, PacketID: 1,
 		Filters: packets.Subscriptions{{Filter: filter, Qos: 1}}})
-	expectPacket(t, r, packets.Suback)
+	if pk := c.read(t); pk.FixedHeader.Type != packets.Suback {
+		t.Fatalf("got %s, want SUBACK", packets.PacketNames[pk.FixedHeader.Type])
+	}
 	_ = conn.SetDeadline(time.Time{})
 	return func() { _ = raw.Close() }
-}
-
-// expectPacket reads one packet and checks its type.
-func expectPacket(t *testing.T, r *bufio.Reader, typ byte) []byte {
-	t.Helper()
-	hb, err := r.ReadByte()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _, err := packets.DecodeLength(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		t.Fatal(err)
-	}
-	if hb>>4 != typ {
-		t.Fatalf("got %s, want %s", packets.PacketNames[hb>>4], packets.PacketNames[typ])
-	}
-	return body
 }

@@ -46,6 +46,8 @@ type Options struct {
 	// Will is the Last Will the server publishes if the connection ends
 	// without DISCONNECT; nil means none.
 	Will *paho.WillMessage
+	// WillProperties are the MQTT 5 properties of Will.
+	WillProperties *paho.WillProperties
 	// OnPublish is called for every PUBLISH received, on one goroutine per
 	// client: keep it short.
 	OnPublish func(*paho.Publish)
@@ -148,6 +150,9 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		CleanStart:  opts.CleanStart,
 		Properties:  &paho.ConnectProperties{ReceiveMaximum: &receiveMax},
 		WillMessage: opts.Will,
+	}
+	if opts.Will != nil {
+		cp.WillProperties = opts.WillProperties
 	}
 	if opts.SessionExpiry > 0 {
 		secs := uint32(min(opts.SessionExpiry/time.Second, 1<<32-1))
