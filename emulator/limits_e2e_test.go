@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/shadowload/shadowload/internal/mqttc"
 )
@@ -229,5 +230,52 @@ func TestResumedSessionCountsOwnDollarFilters(t *testing.T) {
 	}
 	if got := c2.subscribe(t, "more/overflow"); got[0] != 0x97 {
 		t.Fatalf("subscription %d: SUBACK %x, want 0x97", MaxSubscriptions+1, got)
+	}
+}
+
+// TestThrottledMQTT311PublishGetsThroughOnRetry checks AWS's handling of a
+// 3.1.1 client over 100 publishes/s (aws profile): the excess QoS 1
+// publishes get no PUBACK and the connection stays up, so a client that
+// sends them again once the rate allows gets them acknowledged.
+func TestThrottledMQTT311PublishGetsThroughOnRetry(t *testing.T) {
+	e := startEmulator(t, func(c *Config) { c.Limits = LimitsAWS })
+	open := provision(t, e, "thing-o", "open", openPolicy)
+	r := dialRaw(t, e, open)
+	r.connect(t, 4, "throttled")
+	const n = 150
+	acked := map[uint16]bool{}
+	// round sends the publishes not yet acknowledged, then a PINGREQ: the
+	// PUBACKs the broker sends come before its PINGRESP.
+	round := func(dup bool) {
+		for id := uint16(1); id <= n; id++ {
+			if !acked[id] {
+				r.send(t, packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1, Dup: dup}, ProtocolVersion: 4,
+					PacketID: id, TopicName: "rate/x", Payload: []byte("x")})
+			}
+		}
+		if _, err := r.conn.Write([]byte{packets.Pingreq << 4, 0}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			pk := r.read(t)
+			if pk.FixedHeader.Type == packets.Pingresp {
+				return
+			}
+			if pk.FixedHeader.Type == packets.Puback {
+				acked[pk.PacketID] = true
+			}
+		}
+	}
+	round(false)
+	first := len(acked)
+	if first >= n || first < awsPublishesPerSec/2 {
+		t.Fatalf("%d of %d publishes acknowledged at once; want about %d (the rate) and the rest unanswered", first, n, awsPublishesPerSec)
+	}
+	for try := 0; len(acked) < n && try < 5; try++ {
+		time.Sleep(time.Second) // the rate refills
+		round(true)
+	}
+	if len(acked) != n {
+		t.Fatalf("%d of %d publishes acknowledged after retries", len(acked), n)
 	}
 }

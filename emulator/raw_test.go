@@ -17,9 +17,10 @@ import (
 // client libraries refuse to send (QoS 2, subscription identifiers, broken
 // CONNECTs).
 type rawClient struct {
-	conn *tls.Conn
-	raw  net.Conn
-	r    *bufio.Reader
+	conn    *tls.Conn
+	raw     net.Conn
+	r       *bufio.Reader
+	version byte // protocol level of the CONNECT sent; 5 until then
 }
 
 func dialRaw(t *testing.T, e *Emulator, id identity) *rawClient {
@@ -58,6 +59,7 @@ func (c *rawClient) send(t *testing.T, pk packets.Packet) {
 // connect sends CONNECT for clientID and expects CONNACK success.
 func (c *rawClient) connect(t *testing.T, version byte, clientID string) {
 	t.Helper()
+	c.version = version
 	c.send(t, connectPacket(version, clientID))
 	pk := c.read(t)
 	if pk.FixedHeader.Type != packets.Connack || pk.ReasonCode != 0 {
@@ -81,7 +83,10 @@ func (c *rawClient) read(t *testing.T) packets.Packet {
 }
 
 func (c *rawClient) tryRead() (packets.Packet, error) {
-	pk := packets.Packet{ProtocolVersion: 5}
+	pk := packets.Packet{ProtocolVersion: c.version}
+	if pk.ProtocolVersion == 0 {
+		pk.ProtocolVersion = 5
+	}
 	hb, err := c.r.ReadByte()
 	if err != nil {
 		return pk, err
@@ -107,6 +112,8 @@ func (c *rawClient) tryRead() (packets.Packet, error) {
 		err = pk.SubackDecode(body)
 	case packets.Publish:
 		err = pk.PublishDecode(body)
+	case packets.Puback:
+		err = pk.PubackDecode(body)
 	}
 	return pk, err
 }

@@ -68,6 +68,12 @@ async function run() {
       case 'wait':
         await wait(s.messages, s.ms);
         break;
+      case 'waitTopic':
+        await new Promise((resolve) => {
+          const t = setTimeout(() => { print({ event: 'timeout', topic: s.topic }); resolve(); }, s.ms || 10000);
+          client.on('message', (topic) => { if (topic === s.topic) { clearTimeout(t); resolve(); } });
+        });
+        break;
       case 'sleep':
         await new Promise((r) => setTimeout(r, s.ms));
         break;
