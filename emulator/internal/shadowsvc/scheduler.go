@@ -3,6 +3,8 @@ package shadowsvc
 import (
 	"sync"
 	"time"
+
+	"github.com/shadowload/shadowload/internal/hrtimer"
 )
 
 // message is one publish: a topic and its payload.
@@ -111,6 +113,8 @@ func (q *scheduler) run() {
 	defer close(q.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	precise := hrtimer.New()
+	defer precise.Close()
 	for {
 		q.mu.Lock()
 		if len(q.heap) == 0 {
@@ -137,7 +141,19 @@ func (q *scheduler) run() {
 			continue
 		}
 		q.mu.Unlock()
-		timer.Reset(time.Duration(wait))
+		if wait <= int64(finalStretch) {
+			// The runtime's timers fire up to a millisecond late; the
+			// last stretch is slept in short precise steps, looking at
+			// the queue again after each.
+			select {
+			case <-q.stop:
+				return
+			default:
+			}
+			precise.Sleep(time.Duration(min(wait, int64(sleepStep))))
+			continue
+		}
+		timer.Reset(time.Duration(wait) - finalStretch)
 		select {
 		case <-timer.C:
 		case <-q.wake:
@@ -148,6 +164,14 @@ func (q *scheduler) run() {
 		}
 	}
 }
+
+// finalStretch is how long before a response is due the scheduler stops
+// relying on the runtime's timer, whose wake-ups come up to about a
+// millisecond late; sleepStep bounds each precise sleep within it.
+const (
+	finalStretch = 1500 * time.Microsecond
+	sleepStep    = 250 * time.Microsecond
+)
 
 // less orders the heap by due time, then arrival.
 func (q *scheduler) less(i, j int) bool {
