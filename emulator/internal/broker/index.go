@@ -32,10 +32,42 @@ type entry struct {
 	groups []*shareGroup
 }
 
-// node is one level of the wildcard trie.
+// node is one level of the wildcard trie; the "+" and "#" children have
+// fields of their own, so a walk costs one map lookup per level.
 type node struct {
-	children map[string]*node
+	children   map[string]*node
+	plus, hash *node
 	entry
+}
+
+// child returns the child for level, creating it when create is set.
+func (n *node) child(level string, create bool) *node {
+	var slot **node
+	switch level {
+	case "+":
+		slot = &n.plus
+	case "#":
+		slot = &n.hash
+	default:
+		c := n.children[level]
+		if c == nil && create {
+			if n.children == nil {
+				n.children = map[string]*node{}
+			}
+			c = &node{}
+			n.children[level] = c
+		}
+		return c
+	}
+	if *slot == nil && create {
+		*slot = &node{}
+	}
+	return *slot
+}
+
+// empty reports whether the node leads to no subscription.
+func (n *node) empty() bool {
+	return n.plus == nil && n.hash == nil && len(n.children) == 0 && len(n.subs) == 0 && len(n.groups) == 0
 }
 
 // index finds the subscriptions matching a topic: filters without
@@ -78,18 +110,9 @@ func (x *index) entryFor(filter string, create bool) *entry {
 	}
 	n := &x.root
 	for level := range strings.SplitSeq(filter, "/") {
-		c := n.children[level]
-		if c == nil {
-			if !create {
-				return nil
-			}
-			if n.children == nil {
-				n.children = map[string]*node{}
-			}
-			c = &node{}
-			n.children[level] = c
+		if n = n.child(level, create); n == nil {
+			return nil
 		}
-		n = c
 	}
 	return &n.entry
 }
@@ -179,7 +202,7 @@ func (x *index) match(topic string, m *matches) {
 	if e := x.exact[topic]; e != nil {
 		m.add(e)
 	}
-	if x.root.children != nil {
+	if !x.root.empty() {
 		x.walk(&x.root, topic, true, m)
 	}
 	x.mu.RUnlock()
@@ -190,11 +213,11 @@ func (x *index) walk(n *node, topic string, root bool, m *matches) {
 	level, rest, more := strings.Cut(topic, "/")
 	wild := !root || x.hashMatchesDollar || topic == "" || topic[0] != '$'
 	if wild {
-		if c := n.children["#"]; c != nil {
-			m.add(&c.entry)
+		if n.hash != nil {
+			m.add(&n.hash.entry)
 		}
-		if c := n.children["+"]; c != nil {
-			x.visit(c, rest, more, m)
+		if n.plus != nil {
+			x.visit(n.plus, rest, more, m)
 		}
 	}
 	if c := n.children[level]; c != nil {
@@ -210,7 +233,7 @@ func (x *index) visit(c *node, rest string, more bool, m *matches) {
 		m.add(&c.entry)
 		return
 	}
-	if c.children != nil {
+	if c.children != nil || c.plus != nil || c.hash != nil {
 		x.walk(c, rest, false, m)
 	}
 }
@@ -219,24 +242,35 @@ func (x *index) visit(c *node, rest string, more bool, m *matches) {
 func (x *index) hasMatch(topic string) bool {
 	var m matches
 	x.match(topic, &m)
-	return len(m.lists) > 0 || len(m.groups) > 0
+	return m.n > 0 || len(m.groups) > 0
 }
 
 // matches is the result of a match: slices read after the lock is released.
 type matches struct {
-	lists  [][]*subscription
+	n      int
+	fixed  [4][]*subscription
+	more   [][]*subscription
 	groups []*shareGroup
-	buf    [4][]*subscription
 }
 
 func (m *matches) add(e *entry) {
 	if len(e.subs) > 0 {
-		if m.lists == nil {
-			m.lists = m.buf[:0]
+		if m.n < len(m.fixed) {
+			m.fixed[m.n] = e.subs
+		} else {
+			m.more = append(m.more, e.subs)
 		}
-		m.lists = append(m.lists, e.subs)
+		m.n++
 	}
 	m.groups = append(m.groups, e.groups...)
+}
+
+// list returns the i-th matching list, i < m.n.
+func (m *matches) list(i int) []*subscription {
+	if i < len(m.fixed) {
+		return m.fixed[i]
+	}
+	return m.more[i-len(m.fixed)]
 }
 
 // pick chooses the member of a share group a message goes to: a random

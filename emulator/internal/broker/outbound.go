@@ -46,6 +46,9 @@ type outbound struct {
 	// server DISCONNECT is among it).
 	closeAfter bool
 	dropped    uint64
+	// writeDeadline is when the write deadline was last moved; the
+	// writing goroutine owns it.
+	writeDeadline int64
 }
 
 // ring is a FIFO of deliveries.
@@ -276,7 +279,7 @@ func (c *Client) writeLoop(once bool) {
 		if wait := c.limit.takeBytes(len(buf), now); wait > 0 {
 			c.srv.sleep(c, wait)
 		}
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+		c.pushWriteDeadline(now)
 		if _, err := c.nc.Write(buf); err != nil {
 			c.setReason(ReasonConnectionLost)
 			c.closeSocket()
@@ -406,4 +409,14 @@ func sortSlots(s []inflightSlot) {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
+}
+
+// pushWriteDeadline gives the next write WriteTimeout; the socket's
+// deadline moves at most once a second, each time a second further out.
+func (c *Client) pushWriteDeadline(now int64) {
+	if now-c.out.writeDeadline < int64(time.Second) {
+		return
+	}
+	c.out.writeDeadline = now
+	_ = c.nc.SetWriteDeadline(time.Unix(0, now).Add(c.srv.opts.WriteTimeout + time.Second))
 }

@@ -114,14 +114,14 @@ func (s *Server) route(m *message, from *Client) {
 	}
 	var ms matches
 	s.index.match(m.topic, &ms)
-	if len(ms.lists) == 0 && len(ms.groups) == 0 {
+	if ms.n == 0 && len(ms.groups) == 0 {
 		return
 	}
-	one := len(ms.lists) == 1 && len(ms.groups) == 0
+	one := ms.n == 1 && len(ms.groups) == 0
 	var seen map[*session]int
 	var order []*subscription
-	for _, list := range ms.lists {
-		for _, sub := range list {
+	for i := range ms.n {
+		for _, sub := range ms.list(i) {
 			if sub.noLocal && from != nil && sub.s == m.origin {
 				continue
 			}
