@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,7 +30,8 @@ const (
 // TestIdleClientsProcess is not a test: when the benchmark re-runs the test
 // binary with envIdleClients set, it holds N idle MQTT 5 connections open
 // until its standard input closes, so their memory is not in the emulator's
-// process.
+// process. Each is a bare TLS connection past CONNACK, so that 10,000 of
+// them fit in one process.
 func TestIdleClientsProcess(t *testing.T) {
 	spec := os.Getenv(envIdleClients)
 	if spec == "" {
@@ -49,27 +52,42 @@ func TestIdleClientsProcess(t *testing.T) {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
-	clients := make([]*mqttc.Client, 0, n)
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, ServerName: "localhost",
+		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256}}
+	conns := make([]*tls.Conn, 0, n)
 	for i := range n {
-		c, err := mqttc.Dial(context.Background(), mqttc.Options{Endpoint: addr, Certificate: cert, Roots: roots,
-			ServerName: "localhost", ClientID: "idle-" + strconv.Itoa(i), CleanStart: true, KeepAlive: 20 * time.Minute})
+		conn, err := tls.Dial("tcp", addr, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		clients = append(clients, c)
+		c := &rawClient{conn: conn, r: bufio.NewReader(conn), version: 5}
+		pk := connectPacket(5, "idle-"+strconv.Itoa(i))
+		pk.Connect.Keepalive = 1200
+		c.send(t, pk)
+		if ack := c.read(t); ack.ReasonCode != 0 {
+			t.Fatalf("CONNACK %#x", ack.ReasonCode)
+		}
+		conns = append(conns, conn)
 	}
 	fmt.Println("ready")
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
-	for _, c := range clients {
+	for _, c := range conns {
 		_ = c.Close()
 	}
 }
 
-// BenchmarkIdleConnectionMemory measures the emulator's heap and stack per
-// idle MQTT 5 connection over mutual TLS, with N=500 clients held by another
-// process. Run it with -benchtime=1x.
+// BenchmarkIdleConnectionMemory measures the emulator's heap and stack, and
+// its resident memory, per idle MQTT 5 connection over mutual TLS, with
+// clients held by another process: 500 of them, or SHADOWLOAD_IDLE_CONNS.
+// Run it with -benchtime=1x.
 func BenchmarkIdleConnectionMemory(b *testing.B) {
-	const n = 500
+	n := 500
+	if v := os.Getenv("SHADOWLOAD_IDLE_CONNS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			b.Fatalf("SHADOWLOAD_IDLE_CONNS=%q: want a positive number", v)
+		}
+	}
 	e := startEmulator(b, nil)
 	id := provision(b, e, "idle", "open", openPolicy)
 	dir := b.TempDir()
@@ -80,10 +98,11 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 	if err := os.WriteFile(keyFile, id.pem.KeyPEM, 0o600); err != nil {
 		b.Fatal(err)
 	}
-	var total float64
+	var total, rss float64
 	var goroutines float64
 	for b.Loop() {
 		before := liveBytes()
+		rss0 := residentBytes(b)
 		g0 := runtime.NumGoroutine()
 		cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientsProcess$", "-test.v")
 		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %s %s %s %s", envIdleClients, n, e.Addr(), certFile, keyFile, e.RootCAPath()))
@@ -111,10 +130,14 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 			_ = cmd.Wait()
 			b.Fatal("client process did not get ready")
 		}
-		waitConnected(b, e, n)
-		total += float64(liveBytes()-before) / n
+		waitConnected(b, e, int64(n))
+		total += float64(liveBytes()-before) / float64(n)
+		rss += float64(residentBytes(b)-rss0) / float64(n)
+		if f := os.Getenv("SHADOWLOAD_IDLE_HEAPPROFILE"); f != "" {
+			writeHeapProfile(b, f)
+		}
 
-		goroutines += float64(runtime.NumGoroutine()-g0) / n
+		goroutines += float64(runtime.NumGoroutine()-g0) / float64(n)
 		_ = stdin.Close()
 		go func() { _, _ = bufio.NewReader(stdout).ReadString(0) }()
 		if err := cmd.Wait(); err != nil {
@@ -123,6 +146,7 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 		waitConnected(b, e, 0)
 	}
 	b.ReportMetric(total/float64(b.N), "bytes/conn")
+	b.ReportMetric(rss/float64(b.N), "rss-bytes/conn")
 	b.ReportMetric(goroutines/float64(b.N), "goroutines/conn")
 }
 
@@ -224,4 +248,35 @@ func BenchmarkShadowUpdateRoundTrip(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "updates/s")
+}
+
+// writeHeapProfile writes the heap profile to file.
+func writeHeapProfile(b *testing.B, file string) {
+	f, err := os.Create(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// residentBytes returns the process's resident set size (VmRSS).
+func residentBytes(b *testing.B) int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skipf("no /proc/self/status: %v", err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			if _, err := fmt.Sscan(rest, &kb); err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }

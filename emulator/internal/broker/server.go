@@ -134,13 +134,17 @@ func (s *Server) acceptLoop(ln net.Listener) {
 	}
 }
 
-// serveSocket runs one connection: handshake, CONNECT, then its read loop.
+// serveSocket runs one socket's TLS handshake and CONNECT and, once the
+// client is admitted, hands the connection to a goroutine of its own for
+// its read loop: the handshake's deep stack ends with this goroutine, so an
+// idle connection holds only the small stack of a blocked read.
 func (s *Server) serveSocket(nc net.Conn) {
-	defer s.wg.Done()
+	admitted := false
 	defer func() {
-		s.mu.Lock()
-		delete(s.sockets, nc)
-		s.mu.Unlock()
+		if !admitted {
+			s.forgetSocket(nc)
+			s.wg.Done()
+		}
 	}()
 	deadline := time.Now().Add(s.opts.ConnectTimeout)
 	_ = nc.SetDeadline(deadline)
@@ -164,8 +168,20 @@ func (s *Server) serveSocket(nc net.Conn) {
 		_ = conn.Close()
 		return
 	}
-	c.readLoop()
-	s.teardown(c)
+	admitted = true
+	go func() {
+		defer s.wg.Done()
+		defer s.forgetSocket(nc)
+		c.readLoop()
+		s.teardown(c)
+	}()
+}
+
+// forgetSocket drops a socket that has ended from the set Close closes.
+func (s *Server) forgetSocket(nc net.Conn) {
+	s.mu.Lock()
+	delete(s.sockets, nc)
+	s.mu.Unlock()
 }
 
 // addClient registers a connection past CONNACK; false once Close began.
