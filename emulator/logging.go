@@ -70,7 +70,7 @@ func (h *sampledHandler) WithGroup(name string) slog.Handler {
 	return &sampledHandler{next: h.next.WithGroup(name), burst: h.burst, state: h.state}
 }
 
-// newBrokerLogger returns the logger mochi gets: the user's handler behind
+// newBrokerLogger returns the logger the broker gets: the user's handler behind
 // sampling, tagged as the broker's.
 func newBrokerLogger(l *slog.Logger) *slog.Logger {
 	return slog.New(newSampledHandler(l.Handler(), brokerLogBurst)).With("component", "broker")
