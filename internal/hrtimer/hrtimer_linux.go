@@ -62,24 +62,26 @@ func (t *Timer) Sleep(d time.Duration) {
 		time.Sleep(d)
 		return
 	}
-	if d <= 0 {
-		return
-	}
-	select {
-	case <-t.fired: // a stale expiration
-	default:
-	}
-	// struct itimerspec { it_interval, it_value } of timespecs.
-	spec := [2]syscall.Timespec{{}, syscall.NsecToTimespec(int64(d))}
-	if _, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, t.f.Fd(), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
-		time.Sleep(d)
-		return
-	}
-	t.rt.Reset(d)
-	select {
-	case <-t.fired:
-		t.rt.Stop()
-	case <-t.rt.C:
+	deadline := time.Now().Add(d)
+	// An expiration of an earlier Sleep that the runtime timer ended may
+	// still arrive; waking on it only costs a turn of this loop.
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		// struct itimerspec { it_interval, it_value } of timespecs.
+		spec := [2]syscall.Timespec{{}, syscall.NsecToTimespec(int64(left))}
+		if _, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, t.f.Fd(), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
+			time.Sleep(left)
+			return
+		}
+		t.rt.Reset(left)
+		select {
+		case <-t.fired:
+			t.rt.Stop()
+		case <-t.rt.C:
+		}
 	}
 }
 

@@ -54,6 +54,8 @@ type Client struct {
 	force     atomic.Pointer[time.Timer]
 	writers   sync.WaitGroup
 	connected bool // Lifecycle.Connected was called
+	// willOnClose: the client's DISCONNECT asked for its will (0x04).
+	willOnClose bool
 }
 
 // v5 reports whether the client speaks MQTT 5.

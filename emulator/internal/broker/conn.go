@@ -113,11 +113,8 @@ func (c *Client) onDisconnect(fh packets.FixedHeader, body []byte) error {
 		sess.expiry = min(time.Duration(pk.Properties.SessionExpiryInterval)*time.Second, c.srv.opts.SessionExpiry)
 		sess.mu.Unlock()
 	}
-	if pk.ReasonCode == codeDisconnectWithWill && c.srv.opts.WillOnDisconnectWithWill && c.v5() {
-		c.setReason(ReasonConnectionLost)
-	} else {
-		c.setReason(ReasonClientInitiated)
-	}
+	c.willOnClose = pk.ReasonCode == codeDisconnectWithWill && c.srv.opts.WillOnDisconnectWithWill && c.v5()
+	c.setReason(ReasonClientInitiated)
 	return errClosed
 }
 
@@ -146,7 +143,7 @@ func (s *Server) teardown(c *Client) {
 	if reason == 0 {
 		reason = ReasonConnectionLost
 	}
-	if c.will != nil && reason.willPublished() {
+	if c.will != nil && (reason.willPublished() || c.willOnClose) {
 		s.publishWill(c)
 	}
 	if l := s.opts.Lifecycle; l != nil && c.connected {
