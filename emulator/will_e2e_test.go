@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/shadowload/shadowload/internal/mqttc"
 )
@@ -219,4 +221,66 @@ func TestTakeoverClosesTheOlderConnectionOfEveryClient(t *testing.T) {
 		watch.publish(t, "take/persist", []byte("p"), false)
 		second.expectMessage(t, "take/persist")
 	})
+}
+
+// TestWillSettings checks the two will behaviours AWS leaves open, as
+// settings: by default a DISCONNECT with reason 0x04 discards the will and
+// the Will Delay Interval is ignored; WillOnDisconnectWithWill and WillDelay
+// follow MQTT 5 instead.
+func TestWillSettings(t *testing.T) {
+	withWill := func(t *testing.T, e *Emulator, clientID string, delay uint32) *rawClient {
+		r := dialRaw(t, e, provision(t, e, "thing-o", "open", openPolicy))
+		r.version = 5
+		pk := connectPacket(5, clientID)
+		pk.Connect.WillFlag, pk.Connect.WillQos, pk.Connect.WillTopic, pk.Connect.WillPayload = true, 1, "will/"+clientID, []byte("w")
+		pk.Connect.WillProperties.WillDelayInterval = delay
+		if delay > 0 {
+			pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 60, true
+		}
+		r.send(t, pk)
+		if ack := r.read(t); ack.ReasonCode != 0 {
+			t.Fatalf("CONNACK %#x", ack.ReasonCode)
+		}
+		return r
+	}
+	disconnectWithWill := func(t *testing.T, r *rawClient) {
+		if _, err := r.conn.Write([]byte{packets.Disconnect << 4, 1, 0x04}); err != nil {
+			t.Fatal(err)
+		}
+		r.expectClosed(t, 0)
+	}
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprintf("WillOnDisconnectWithWill=%v", on), func(t *testing.T) {
+			e := startEmulator(t, func(c *Config) { c.WillOnDisconnectWithWill = on })
+			watch := dial5(t, e, provision(t, e, "thing-w", "open", openPolicy), "watch")
+			watch.subscribe(t, "will/#")
+			disconnectWithWill(t, withWill(t, e, "w04", 0))
+			waitConnected(t, e, 1)
+			watch.publish(t, "will/marker", nil, false)
+			watch.expectMessage(t, "will/marker")
+			if on {
+				watch.expectMessage(t, "will/w04")
+			} else {
+				watch.expectNoMessage(t, "will/w04")
+			}
+		})
+	}
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprintf("WillDelay=%v", on), func(t *testing.T) {
+			e := startEmulator(t, func(c *Config) { c.WillDelay = on })
+			watch := dial5(t, e, provision(t, e, "thing-w", "open", openPolicy), "watch")
+			watch.subscribe(t, "will/#")
+			r := withWill(t, e, "wdelay", 1)
+			start := time.Now()
+			_ = r.raw.Close()
+			watch.expectMessage(t, "will/wdelay")
+			took := time.Since(start)
+			if on && took < 900*time.Millisecond {
+				t.Fatalf("will with a 1 s delay published after %v", took)
+			}
+			if !on && took > 900*time.Millisecond {
+				t.Fatalf("will published after %v; the delay should be ignored", took)
+			}
+		})
+	}
 }

@@ -103,6 +103,10 @@ func (c *Client) onDisconnect(fh packets.FixedHeader, body []byte) error {
 	if err := pk.DisconnectDecode(body); err != nil {
 		return fault(codeMalformed)
 	}
+	if c.v5() && len(body) > 0 {
+		// The codec reads the reason code only when properties follow it.
+		pk.ReasonCode = body[0]
+	}
 	if c.v5() && pk.Properties.SessionExpiryIntervalFlag {
 		sess := c.sess
 		sess.mu.Lock()
