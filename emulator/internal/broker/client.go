@@ -101,10 +101,11 @@ func (c *Client) Disconnect(reason DisconnectReason, code byte) {
 // the last packet. It moves the socket's deadline at most once a second,
 // granting that second on top.
 func (c *Client) pushReadDeadline(now int64) {
-	if now-c.readDeadline < int64(time.Second) {
+	unit := c.srv.keepAliveUnit
+	if now-c.readDeadline < int64(unit) {
 		return
 	}
 	c.readDeadline = now
-	grace := time.Duration(float64(c.KeepAlive)*iotcore.KeepAliveGrace*float64(time.Second)) + time.Second
+	grace := time.Duration(float64(c.KeepAlive)*iotcore.KeepAliveGrace*float64(unit)) + unit
 	_ = c.nc.SetReadDeadline(time.Unix(0, now).Add(grace))
 }

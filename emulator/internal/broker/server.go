@@ -30,6 +30,8 @@ type Server struct {
 	pending map[*timer]struct{}
 
 	stats stats
+	// keepAliveUnit is what one second of keep-alive lasts; tests shorten it.
+	keepAliveUnit time.Duration
 }
 
 // stats are the broker's counters.
@@ -83,6 +85,8 @@ func New(opts Options) *Server {
 		sockets:  map[net.Conn]struct{}{},
 		clients:  map[*Client]struct{}{},
 		pending:  map[*timer]struct{}{},
+
+		keepAliveUnit: time.Second,
 	}
 }
 

@@ -1,0 +1,100 @@
+package broker
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+
+	"testing"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// recorder is a Lifecycle that keeps the disconnect reasons.
+type recorder struct {
+	reasons chan DisconnectReason
+}
+
+func (r *recorder) Connected(*Client)                          {}
+func (r *recorder) ConnectFailed(*Client)                      {}
+func (r *recorder) Subscribed(*Client, []string)               {}
+func (r *recorder) Unsubscribed(*Client, []string)             {}
+func (r *recorder) Disconnected(_ *Client, d DisconnectReason) { r.reasons <- d }
+
+// startPlain serves a broker over plain TCP on a loopback port.
+func startPlain(t *testing.T, opts Options) (*Server, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(opts)
+	s.keepAliveUnit = 10 * time.Millisecond
+	if err := s.Serve(ln); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, ln.Addr().String()
+}
+
+// dialPlain connects and sends CONNECT with keep-alive ka.
+func dialPlain(t *testing.T, addr string, version byte, ka uint16) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: version,
+		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "ka", Keepalive: ka, Clean: true}}
+	var b bytes.Buffer
+	if err := pk.ConnectEncode(&b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	fh, _, err := readPacket(r)
+	if err != nil || fh.Type != packets.Connack {
+		t.Fatalf("CONNACK: %v %v", fh, err)
+	}
+	return conn, r
+}
+
+// TestKeepAliveTimeoutAtOneAndAHalf checks that a client silent for 1.5
+// keep-alives is disconnected (MQTT 5: DISCONNECT 0x8D) with the lifecycle
+// reason MQTT_KEEP_ALIVE_TIMEOUT, and that PINGREQs keep it alive. The
+// keep-alive unit is 10 ms here, so the AWS minimum of 30 s lasts 300 ms.
+func TestKeepAliveTimeoutAtOneAndAHalf(t *testing.T) {
+	rec := &recorder{reasons: make(chan DisconnectReason, 4)}
+	_, addr := startPlain(t, Options{Lifecycle: rec})
+	conn, r := dialPlain(t, addr, 5, 30)
+	// Pinging every 200 ms (two thirds of the keep-alive) keeps it up.
+	for range 5 {
+		time.Sleep(200 * time.Millisecond)
+		if _, err := conn.Write([]byte{packets.Pingreq << 4, 0}); err != nil {
+			t.Fatal(err)
+		}
+		if fh, _, err := readPacket(r); err != nil || fh.Type != packets.Pingresp {
+			t.Fatalf("PINGRESP: %v %v", fh, err)
+		}
+	}
+	start := time.Now()
+	fh, body, err := readPacket(r)
+	if err != nil || fh.Type != packets.Disconnect || len(body) == 0 || body[0] != codeKeepAliveTimeout {
+		t.Fatalf("got %v %x %v, want DISCONNECT 0x8D", fh, body, err)
+	}
+	if d := time.Since(start); d < 440*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("disconnected after %v of silence, want 1.5 keep-alives (450 ms)", d)
+	}
+	select {
+	case reason := <-rec.reasons:
+		if reason != ReasonKeepAliveTimeout || reason.String() != "MQTT_KEEP_ALIVE_TIMEOUT" {
+			t.Fatalf("reason %v", reason)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Disconnected call")
+	}
+}
