@@ -98,3 +98,52 @@ func TestKeepAliveTimeoutAtOneAndAHalf(t *testing.T) {
 		t.Fatal("no Disconnected call")
 	}
 }
+
+// TestClientThatNeverReadsIsDisconnected checks that a client that stops
+// reading is closed: it subscribes to its own topic and floods it, so what
+// the broker owes it piles up; the broker stops reading from it while its
+// writes wait, and once a write has waited WriteTimeout the connection is
+// closed with CONNECTION_LOST. (A stuck subscriber fed by other clients
+// fills its own bounded queue instead: TestFanoutOverloadDoesNotStallShadows
+// in the emulator.)
+func TestClientThatNeverReadsIsDisconnected(t *testing.T) {
+	rec := &recorder{reasons: make(chan DisconnectReason, 4)}
+	_, addr := startPlain(t, Options{Lifecycle: rec, WriteTimeout: 300 * time.Millisecond})
+	conn, r := dialPlain(t, addr, 4, 1200)
+	var b bytes.Buffer
+	sub := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, ProtocolVersion: 4, PacketID: 1,
+		Filters: packets.Subscriptions{{Filter: "loop/x"}}}
+	if err := sub.SubscribeEncode(&b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if fh, _, err := readPacket(r); err != nil || fh.Type != packets.Suback {
+		t.Fatalf("SUBACK: %v %v", fh, err)
+	}
+	b.Reset()
+	pub := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, ProtocolVersion: 4, TopicName: "loop/x",
+		Payload: make([]byte, 64<<10)}
+	if err := pub.PublishEncode(&b); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(20 * time.Second))
+	start := time.Now()
+	for {
+		if _, err := conn.Write(b.Bytes()); err != nil {
+			break // the broker closed the connection
+		}
+	}
+	select {
+	case reason := <-rec.reasons:
+		if reason != ReasonConnectionLost {
+			t.Fatalf("reason %v, want CONNECTION_LOST", reason)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("disconnected after %v", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no Disconnected call")
+	}
+}

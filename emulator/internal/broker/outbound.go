@@ -99,6 +99,10 @@ func (r *ring) drain() []delivery {
 // writeBatch bounds the bytes taken into one write.
 const writeBatch = 64 << 10
 
+// maxCtrlBytes bounds the acknowledgements waiting for a client: one that
+// keeps sending without reading them is disconnected.
+const maxCtrlBytes = 256 << 10
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // canWriteLocked reports whether the writer has something it may send now.
@@ -133,11 +137,22 @@ func (c *Client) sendCtrl(enc func([]byte) []byte) bool {
 	o := &c.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closed {
+	if o.closed || c.ctrlFullLocked() {
 		return false
 	}
 	o.ctrl = enc(o.ctrl)
 	c.startWriterLocked()
+	return true
+}
+
+// ctrlFullLocked reports whether the client left too many acknowledgements
+// unread, and if so ends the connection.
+func (c *Client) ctrlFullLocked() bool {
+	if len(c.out.ctrl) < maxCtrlBytes {
+		return false
+	}
+	c.setReason(ReasonClientError)
+	go c.closeSocket()
 	return true
 }
 
@@ -146,7 +161,7 @@ func (c *Client) sendPuback(id uint16, code byte) int {
 	o := &c.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closed {
+	if o.closed || c.ctrlFullLocked() {
 		return 0
 	}
 	o.ctrl = appendPuback(o.ctrl, id, code, c.v5())
