@@ -1,0 +1,318 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Mode says when a group of records counts as committed.
+type Mode int
+
+const (
+	// SyncEveryCommit fsyncs every group before its tickets complete: a
+	// completed ticket survives a crash of the machine.
+	SyncEveryCommit Mode = iota
+	// SyncPeriodically completes tickets once their group is written to
+	// the operating system (it survives the process being killed) and
+	// fsyncs at most Options.SyncInterval later (a machine crash loses at
+	// most that interval).
+	SyncPeriodically
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultSyncInterval = 100 * time.Millisecond
+	DefaultSegmentBytes = 64 << 20
+	DefaultCompactBytes = 16 << 20
+)
+
+// ErrClosed is the error of appends after Close.
+var ErrClosed = errors.New("wal: log closed")
+
+// Options configure a Log. The zero value fsyncs every commit.
+type Options struct {
+	Mode Mode
+	// SyncInterval bounds the time between a write and its fsync in
+	// SyncPeriodically mode; 0 means DefaultSyncInterval.
+	SyncInterval time.Duration
+	// SegmentBytes is the size after which the log starts a new segment;
+	// 0 means DefaultSegmentBytes.
+	SegmentBytes int64
+	// CompactBytes is how many bytes may be logged since the last snapshot
+	// (or the size of that snapshot, if larger) before Compact signals;
+	// 0 means DefaultCompactBytes.
+	CompactBytes int64
+}
+
+// group is the set of records written by one write (and fsync).
+type group struct {
+	done chan struct{}
+	err  error
+}
+
+func newGroup() *group { return &group{done: make(chan struct{})} }
+
+// Ticket is an appended record's claim on its commit.
+type Ticket struct {
+	g   *group
+	err error
+}
+
+// Wait blocks until the record is committed and returns the commit's error.
+func (t Ticket) Wait() error {
+	if t.g == nil {
+		return t.err
+	}
+	<-t.g.done
+	return t.g.err
+}
+
+// Log is an open write-ahead log. Its methods are safe for concurrent use.
+type Log struct {
+	dir  string
+	opts Options
+
+	mu    sync.Mutex
+	buf   []byte // framed records not yet handed to the writer
+	spare []byte
+	cur   *group
+	next  uint64 // LSN of the next record
+	// written is the LSN after the last record handed to the segment;
+	// only the writer goroutine changes it.
+	written uint64
+	err     error // sticky write or sync failure
+	done    bool  // closed to appends
+
+	kick    chan struct{}
+	rotates chan chan rotation
+	stop    chan struct{}
+	stopped chan struct{}
+
+	// Owned by the writer goroutine.
+	f       *os.File
+	seg     uint64
+	segSize int64
+	dirty   bool
+
+	logged  atomic.Int64 // bytes written since the last snapshot
+	snapped atomic.Int64 // size of the last snapshot
+	compact chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// rotation is the writer's answer to a rotation request.
+type rotation struct {
+	seg     uint64
+	nextLSN uint64
+	err     error
+}
+
+// Append adds payload (copied) to the pending group and returns the ticket
+// to wait on. After Close, or after a write or sync failed, the ticket
+// carries that error at once.
+func (l *Log) Append(payload []byte) Ticket {
+	l.mu.Lock()
+	switch {
+	case l.err != nil:
+		err := l.err
+		l.mu.Unlock()
+		return Ticket{err: err}
+	case l.done:
+		l.mu.Unlock()
+		return Ticket{err: ErrClosed}
+	case len(payload) > MaxRecord:
+		l.mu.Unlock()
+		return Ticket{err: fmt.Errorf("wal: record of %d bytes exceeds %d", len(payload), MaxRecord)}
+	}
+	first := len(l.buf) == 0
+	l.buf = appendRecord(l.buf, l.next, payload)
+	l.next++
+	g := l.cur
+	l.mu.Unlock()
+	if first {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+	return Ticket{g: g}
+}
+
+// Err returns the write or sync failure that stopped the log, or nil.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Compact returns a channel that receives when the log has grown enough
+// since the last snapshot that a new one should be written.
+func (l *Log) Compact() <-chan struct{} { return l.compact }
+
+// Rotate flushes the pending group, closes the current segment and starts a
+// new one. It returns the new segment's number and the LSN of its first
+// record: a snapshot taken after Rotate returns covers every record before
+// them.
+func (l *Log) Rotate() (seg, nextLSN uint64, err error) {
+	reply := make(chan rotation, 1)
+	select {
+	case l.rotates <- reply:
+	case <-l.stopped:
+		return 0, 0, ErrClosed
+	}
+	r := <-reply
+	return r.seg, r.nextLSN, r.err
+}
+
+// Close commits the pending group, fsyncs and closes the segment. Appends
+// afterwards fail with ErrClosed. It returns the first write or sync error
+// the log met, if any.
+func (l *Log) Close() error {
+	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		l.done = true
+		l.mu.Unlock()
+		close(l.stop)
+		<-l.stopped
+		l.closeErr = l.Err()
+	})
+	return l.closeErr
+}
+
+// run is the writer goroutine: it writes each pending group and completes
+// its tickets.
+func (l *Log) run() {
+	defer close(l.stopped)
+	var tick <-chan time.Time
+	if l.opts.Mode == SyncPeriodically {
+		t := time.NewTicker(l.opts.SyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-l.kick:
+			l.flush()
+		case <-tick:
+			l.sync()
+		case reply := <-l.rotates:
+			reply <- l.rotate()
+		case <-l.stop:
+			l.flush()
+			l.sync()
+			if err := l.f.Close(); err != nil {
+				l.fail(err)
+			}
+			return
+		}
+	}
+}
+
+// flush writes the pending group and, in SyncEveryCommit mode, fsyncs it.
+func (l *Log) flush() {
+	l.mu.Lock()
+	buf, g := l.buf, l.cur
+	if len(buf) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.buf, l.spare, l.cur = l.spare[:0], nil, newGroup()
+	upto := l.next
+	failed := l.err
+	l.mu.Unlock()
+
+	err := failed
+	if err == nil {
+		_, err = l.f.Write(buf)
+		l.segSize += int64(len(buf))
+		l.dirty = true
+		l.written = upto
+		if err == nil && l.opts.Mode == SyncEveryCommit {
+			err = l.syncFile()
+		}
+	}
+	if err != nil {
+		l.fail(fmt.Errorf("wal: write %s: %w", segmentPath(l.dir, l.seg), err))
+		err = l.Err()
+	}
+	if err == nil {
+		l.grew(int64(len(buf)))
+	}
+	g.err = err
+	close(g.done)
+
+	l.mu.Lock()
+	if cap(buf) <= 4<<20 {
+		l.spare = buf[:0]
+	}
+	l.mu.Unlock()
+
+	if err == nil {
+		if l.segSize >= l.opts.SegmentBytes {
+			if r := l.rotate(); r.err != nil {
+				l.fail(r.err)
+			}
+		}
+	}
+}
+
+// grew counts n more logged bytes and signals Compact past the threshold.
+func (l *Log) grew(n int64) {
+	if l.logged.Add(n) >= max(l.opts.CompactBytes, l.snapped.Load()) {
+		select {
+		case l.compact <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// sync fsyncs the segment if anything was written since the last fsync.
+func (l *Log) sync() {
+	if !l.dirty || l.Err() != nil {
+		return
+	}
+	if err := l.syncFile(); err != nil {
+		l.fail(fmt.Errorf("wal: sync %s: %w", segmentPath(l.dir, l.seg), err))
+	}
+}
+
+func (l *Log) syncFile() error {
+	err := l.f.Sync()
+	if err == nil {
+		l.dirty = false
+	}
+	return err
+}
+
+// fail records the log's first failure; later appends carry it.
+func (l *Log) fail(err error) {
+	l.mu.Lock()
+	if l.err == nil {
+		l.err = err
+	}
+	l.mu.Unlock()
+}
+
+// rotate writes the pending group, closes the segment after an fsync and
+// opens the next one.
+func (l *Log) rotate() rotation {
+	l.flush()
+	l.sync()
+	if err := l.Err(); err != nil {
+		return rotation{err: err}
+	}
+	f, err := createSegment(l.dir, l.seg+1)
+	if err != nil {
+		l.fail(err)
+		return rotation{err: err}
+	}
+	_ = l.f.Close()
+	l.f, l.seg, l.segSize = f, l.seg+1, magicSize
+	return rotation{seg: l.seg, nextLSN: l.written}
+}
