@@ -283,7 +283,7 @@ func (l *Log) sync() {
 }
 
 func (l *Log) syncFile() error {
-	err := l.f.Sync()
+	err := syncData(l.f)
 	if err == nil {
 		l.dirty = false
 	}
