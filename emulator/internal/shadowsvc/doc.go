@@ -18,7 +18,26 @@
 // their drawn delays differ: a response is never published before the
 // responses to earlier requests on the same shadow.
 //
-// With a data directory DATA, Close writes every shadow atomically to one
-// file, DATA/shadows/shadows.bin (temporary file, sync, rename), and New
-// reads it back, so an accepted update survives a clean shutdown.
+// # Durability
+//
+// With a data directory DATA, every accepted update and delete appends the
+// shadow's new state to a write-ahead log in DATA/shadows (package wal), and
+// no response that reveals that state — its accepted reply, or a later get
+// — is published before the record is durable: fsynced with
+// [DurabilitySync] (one fsync covers every change that arrived while the
+// previous one ran), written to the operating system with
+// [DurabilityAsync]. Responses wait in their shadow's outbox and leave it
+// in the order their requests were applied, published by whichever request
+// goroutine finds them durable, without holding any lock of the service.
+// When the log has grown past the last snapshot, a snapshot of every shadow
+// replaces the older segments, so restart time follows the number of
+// shadows, not their history. New recovers the newest snapshot and the
+// segments after it, cuts a torn tail and reports it ([Service.Recovered]),
+// and refuses to start on any other damage, naming the file and offset.
+//
+// A deleted shadow keeps its version, in memory and on disk, so that a
+// shadow re-created later continues from it; a get or delete of a shadow
+// that never existed leaves nothing behind.
+//
+// [DurabilityOff] logs nothing and writes a snapshot at Close only.
 package shadowsvc

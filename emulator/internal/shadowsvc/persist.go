@@ -1,131 +1,98 @@
 package shadowsvc
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shadowload/shadowload/emulator/internal/shadowsvc/wal"
 )
 
-// stateMagic opens the state file and names its format version.
-const stateMagic = "shadowsvc state v1\n"
-
-// stateFile returns the path of the state file under dataDir.
-func stateFile(dataDir string) string {
-	return filepath.Join(dataDir, "shadows", "shadows.bin")
+// Recovery is what New found in the data directory.
+type Recovery struct {
+	wal.Recovery
+	// Durability is the setting the service runs with.
+	Durability Durability
+	// Shadows counts the shadows restored, Deleted those among them that
+	// are deleted and kept only for their version.
+	Shadows, Deleted int
+	// StateFile is the single-file state that was read because the log was
+	// empty, "" when none.
+	StateFile string
 }
 
-// record is one persisted shadow: its key and its shadow.MarshalBinary form.
-type record struct {
-	key  key
-	blob []byte
+// String describes the recovery in one line for a startup banner.
+func (r Recovery) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d shadows (%d deleted, versions kept)", r.Shadows, r.Deleted)
+	switch {
+	case r.StateFile != "":
+		fmt.Fprintf(&b, " from %s", r.StateFile)
+	case r.Snapshot != "":
+		fmt.Fprintf(&b, " from a snapshot of %d records", r.SnapshotRecords)
+	}
+	if r.Records > 0 || r.Segments > 0 {
+		fmt.Fprintf(&b, ", %d log records replayed from %d segments (%d bytes)", r.Records, r.Segments, r.Bytes)
+	}
+	if r.Torn != "" {
+		fmt.Fprintf(&b, ", torn tail of %d bytes cut from %s at offset %d", r.TornBytes, r.Torn, r.TornOffset)
+	}
+	fmt.Fprintf(&b, " in %v", r.Took.Round(time.Millisecond))
+	return b.String()
 }
 
-// encodeState returns the state file's bytes for recs: the magic, the record
-// count, each record as length-prefixed thing, name and shadow bytes, and a
-// CRC-32 (IEEE, big-endian) of everything before it.
-func encodeState(recs []record) []byte {
-	b := append([]byte(nil), stateMagic...)
-	b = binary.AppendUvarint(b, uint64(len(recs)))
-	for _, r := range recs {
-		b = binary.AppendUvarint(b, uint64(len(r.key.thing)))
-		b = append(b, r.key.thing...)
-		b = binary.AppendUvarint(b, uint64(len(r.key.name)))
-		b = append(b, r.key.name...)
-		b = binary.AppendUvarint(b, uint64(len(r.blob)))
-		b = append(b, r.blob...)
+// open recovers the shadows under dataDir into the store and opens the log
+// that keeps them.
+func (s *Service) open(dataDir string, opts wal.Options) error {
+	start := time.Now()
+	opts.Mode = wal.SyncEveryCommit
+	if s.durability == DurabilityAsync {
+		opts.Mode = wal.SyncPeriodically
 	}
-	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
-}
-
-// decodeState parses a state file made by encodeState. Errors give the byte
-// offset and what was expected there.
-func decodeState(b []byte) ([]record, error) {
-	if len(b) < len(stateMagic)+4 || string(b[:len(stateMagic)]) != stateMagic {
-		return nil, fmt.Errorf("offset 0: want the header %q", stateMagic)
-	}
-	body := b[:len(b)-4]
-	if got, want := crc32.ChecksumIEEE(body), binary.BigEndian.Uint32(b[len(b)-4:]); got != want {
-		return nil, fmt.Errorf("offset %d: checksum %08x, want %08x (file truncated or damaged)", len(body), want, got)
-	}
-	d := decoder{b: body, off: len(stateMagic)}
-	n, err := d.uvarint("record count")
+	log, rec, err := wal.Open(shadowDir(dataDir), opts, s.restore)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("shadowsvc: recover shadows: %w", err)
 	}
-	// Each record takes at least three bytes, which bounds a bogus count.
-	if n > uint64(len(body)-d.off)/3 {
-		return nil, fmt.Errorf("offset %d: record count %d exceeds what %d bytes can hold", len(stateMagic), n, len(body)-d.off)
+	s.log = log
+	s.recovery = Recovery{Recovery: rec, Durability: s.durability}
+	if rec.Snapshot == "" && rec.Segments == 0 {
+		if err := s.loadStateFile(dataDir); err != nil {
+			log.Close()
+			return err
+		}
 	}
-	recs := make([]record, 0, n)
-	seen := make(map[key]bool, n)
-	for i := range n {
-		start := d.off
-		thing, err := d.bytes("thing name")
-		if err != nil {
-			return nil, err
+	s.store.each(func(e *entry) {
+		s.recovery.Shadows++
+		if !e.sh.Exists() {
+			s.recovery.Deleted++
 		}
-		name, err := d.bytes("shadow name")
-		if err != nil {
-			return nil, err
-		}
-		blob, err := d.bytes("shadow data")
-		if err != nil {
-			return nil, err
-		}
-		k := key{thing: string(thing), name: string(name)}
-		if k.thing == "" {
-			return nil, fmt.Errorf("offset %d: record %d has an empty thing name", start, i)
-		}
-		if seen[k] {
-			return nil, fmt.Errorf("offset %d: record %d repeats shadow %q of thing %q", start, i, k.name, k.thing)
-		}
-		seen[k] = true
-		recs = append(recs, record{key: k, blob: blob})
-	}
-	if d.off != len(body) {
-		return nil, fmt.Errorf("offset %d: %d bytes after the last record, want the checksum", d.off, len(body)-d.off)
-	}
-	return recs, nil
+	})
+	s.recovery.Took = time.Since(start)
+	return nil
 }
 
-// decoder reads the state file's fields, tracking the offset for errors.
-type decoder struct {
-	b   []byte
-	off int
-}
-
-// uvarint reads a varint field described by what.
-func (d *decoder) uvarint(what string) (uint64, error) {
-	v, n := binary.Uvarint(d.b[d.off:])
-	if n <= 0 {
-		return 0, fmt.Errorf("offset %d: want the %s as a varint", d.off, what)
-	}
-	d.off += n
-	return v, nil
-}
-
-// bytes reads a length-prefixed field described by what.
-func (d *decoder) bytes(what string) ([]byte, error) {
-	at := d.off
-	n, err := d.uvarint("length of the " + what)
+// restore applies one log or snapshot record: the shadow's state replaces
+// what the store holds.
+func (s *Service) restore(p []byte) error {
+	k, blob, err := decodeShadowRecord(p)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if n > uint64(len(d.b)-d.off) {
-		return nil, fmt.Errorf("offset %d: %s of %d bytes runs past the end (%d left)", at, what, n, len(d.b)-d.off)
+	e := s.store.get(k)
+	if err := e.sh.UnmarshalBinary(blob); err != nil {
+		return fmt.Errorf("shadow %q of thing %q: %w", k.name, k.thing, err)
 	}
-	v := d.b[d.off : d.off+int(n)]
-	d.off += int(n)
-	return v, nil
+	return nil
 }
 
-// load reads the state file into the store; a missing file is an empty state.
-func (s *Service) load() error {
-	b, err := os.ReadFile(s.file)
+// loadStateFile reads the single-file state, if there is one, and moves it
+// into a snapshot of the log.
+func (s *Service) loadStateFile(dataDir string) error {
+	path := stateFile(dataDir)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -134,84 +101,75 @@ func (s *Service) load() error {
 	}
 	recs, err := decodeState(b)
 	if err != nil {
-		return fmt.Errorf("shadowsvc: load shadows from %s: %w", s.file, err)
+		return fmt.Errorf("shadowsvc: load shadows from %s: %w", path, err)
 	}
 	for _, r := range recs {
 		e := s.store.get(r.key)
 		if err := e.sh.UnmarshalBinary(r.blob); err != nil {
-			return fmt.Errorf("shadowsvc: load shadows from %s: shadow %q of thing %q: %w", s.file, r.key.name, r.key.thing, err)
-		}
-		if e.sh.Name == "" {
-			e.sh.Name = displayName(r.key)
+			return fmt.Errorf("shadowsvc: load shadows from %s: shadow %q of thing %q: %w", path, r.key.name, r.key.thing, err)
 		}
 	}
+	if err := s.snapshot(); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("shadowsvc: remove %s after moving it into the log: %w", path, err)
+	}
+	s.recovery.StateFile = path
 	return nil
 }
 
-// persist writes every shadow that exists or has a version to keep to the
-// state file, atomically, holding each shadow's lock while reading it. With
-// no data directory it only waits for requests being handled.
-func (s *Service) persist() error {
-	var recs []record
-	var merr error
-	s.store.each(func(e *entry) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		if s.file == "" || (!e.sh.Exists() && e.sh.Version() == 0) {
-			return
-		}
-		blob, err := e.sh.MarshalBinary()
-		if err != nil {
-			merr = errors.Join(merr, fmt.Errorf("shadow %q of thing %q: %w", e.key.name, e.key.thing, err))
-			return
-		}
-		recs = append(recs, record{key: e.key, blob: blob})
+// snapshot writes every shadow that exists or keeps a version to a new
+// snapshot, after which the log's older segments go. Each shadow is read
+// under its lock, one at a time; requests proceed meanwhile, and their
+// records land in segments the snapshot does not replace.
+func (s *Service) snapshot() error {
+	seg, next, err := s.log.Rotate()
+	if err != nil {
+		return fmt.Errorf("shadowsvc: snapshot: %w", err)
+	}
+	var buf []byte
+	err = s.log.WriteSnapshot(seg, next, func(add func([]byte) error) error {
+		var err error
+		s.store.each(func(e *entry) {
+			if err != nil {
+				return
+			}
+			e.mu.Lock()
+			if e.sh.Version() == 0 && !e.sh.Exists() {
+				e.mu.Unlock()
+				return
+			}
+			blob, merr := e.sh.MarshalBinary()
+			e.mu.Unlock()
+			if merr != nil {
+				err = fmt.Errorf("shadow %q of thing %q: %w", e.key.name, e.key.thing, merr)
+				return
+			}
+			buf = appendShadowRecord(buf[:0], e.key, blob)
+			err = add(buf)
+		})
+		return err
 	})
-	if merr != nil {
-		return fmt.Errorf("shadowsvc: save shadows: %w", merr)
-	}
-	if s.file == "" {
-		return nil
-	}
-	if err := writeAtomic(s.file, encodeState(recs)); err != nil {
-		return fmt.Errorf("shadowsvc: save shadows: %w", err)
+	if err != nil {
+		return fmt.Errorf("shadowsvc: snapshot: %w", err)
 	}
 	return nil
 }
 
-// writeAtomic replaces path with data: it writes and syncs a temporary file
-// in the same directory, renames it over path and syncs the directory.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// compactLoop writes a snapshot whenever the log has grown enough since
+// the last one, so that restart time follows the number of shadows rather
+// than the length of their history.
+func (s *Service) compactLoop() {
+	defer close(s.compactDone)
+	for {
+		select {
+		case <-s.compactStop:
+			return
+		case <-s.log.Compact():
+			if err := s.snapshot(); err != nil {
+				s.setErr(err)
+			}
+		}
 	}
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -7,9 +7,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shadowload/shadowload/emulator/internal/shadowsvc/wal"
 	"github.com/shadowload/shadowload/internal/latency"
 	"github.com/shadowload/shadowload/shadow"
 )
+
+// closeWait bounds how long Close waits for requests being handled to
+// publish their responses once everything is durable.
+const closeWait = 5 * time.Second
 
 // Config configures a [Service]. The zero value is an in-memory service
 // with AWS's document limits, no request limits and no added delay.
@@ -17,6 +22,17 @@ type Config struct {
 	// DataDir is where shadows persist, under DataDir/shadows; "" keeps them
 	// in memory only.
 	DataDir string
+	// Durability says when an accepted change is durable: sync (the
+	// default, ""), async or off; see the Durability constants. It only
+	// matters with a DataDir.
+	Durability Durability
+	// SyncInterval bounds the time a written record stays unsynced with
+	// DurabilityAsync; 0 means DefaultSyncInterval.
+	SyncInterval time.Duration
+	// CompactBytes is how much the log may grow beyond the last snapshot
+	// (or beyond that snapshot's size, if larger) before the service writes
+	// a new one; 0 means wal.DefaultCompactBytes.
+	CompactBytes int64
 	// Limits are the document limits passed to package shadow; zero fields
 	// mean AWS's defaults.
 	Limits shadow.Limits
@@ -49,13 +65,30 @@ type Service struct {
 	inFlight int
 	// cost is the rate limiter's price of one request in nanoseconds of
 	// credit; 0 disables the limiter.
-	cost     int64
-	maxToken int
-	file     string
+	cost       int64
+	maxToken   int
+	durability Durability
 
 	store    *store
 	sched    *scheduler
 	rejected rejections
+	// log keeps every accepted change when durability is on; nil without a
+	// data directory.
+	log         *wal.Log
+	recovery    Recovery
+	compactStop chan struct{}
+	compactDone chan struct{}
+	// lost counts responses dropped because their change could not be
+	// logged.
+	lost atomic.Uint64
+
+	// active counts Handle calls in progress; idle receives when it drops
+	// to zero after Close began.
+	active atomic.Int64
+	idle   chan struct{}
+
+	errMu sync.Mutex
+	err   error
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -82,6 +115,16 @@ func New(cfg Config, pub Publisher) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shadowsvc: config Stall: %w", err)
 	}
+	durability, err := ParseDurability(string(cfg.Durability))
+	if err != nil {
+		return nil, fmt.Errorf("shadowsvc: config Durability: %w", err)
+	}
+	if cfg.CompactBytes < 0 {
+		return nil, fmt.Errorf("shadowsvc: config CompactBytes %d: want 0 (the default) or more", cfg.CompactBytes)
+	}
+	if cfg.SyncInterval < 0 {
+		return nil, fmt.Errorf("shadowsvc: config SyncInterval %v: want 0 (the default) or more", cfg.SyncInterval)
+	}
 	s := &Service{
 		pub:      pub,
 		lim:      cfg.Limits,
@@ -91,7 +134,9 @@ func New(cfg Config, pub Publisher) (*Service, error) {
 		inFlight: cfg.InFlightPerConn,
 		maxToken: cfg.Limits.MaxClientTokenBytes,
 		store:    newStore(),
+		idle:     make(chan struct{}, 1),
 	}
+	s.durability = durability
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -102,16 +147,44 @@ func New(cfg Config, pub Publisher) (*Service, error) {
 		s.cost = max(1, int64(time.Second)/int64(cfg.RequestsPerSecond))
 	}
 	if cfg.DataDir != "" {
-		s.file = stateFile(cfg.DataDir)
-		if err := s.load(); err != nil {
+		opts := wal.Options{SyncInterval: cfg.SyncInterval, CompactBytes: cfg.CompactBytes}
+		if err := s.open(cfg.DataDir, opts); err != nil {
 			return nil, err
 		}
+		s.compactStop, s.compactDone = make(chan struct{}), make(chan struct{})
+		go s.compactLoop()
 	}
 	s.start = s.now()
 	if !lat.IsZero() || !stall.IsZero() {
 		s.sched = newScheduler(pub, s.elapsed)
 	}
 	return s, nil
+}
+
+// Recovered returns what New restored from the data directory.
+func (s *Service) Recovered() Recovery { return s.recovery }
+
+// Durability returns the durability setting the service runs with.
+func (s *Service) Durability() Durability { return s.durability }
+
+// Err returns the first failure to log or snapshot shadows, or nil. After
+// a logging failure the service answers every request 500.
+func (s *Service) Err() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	if s.err == nil && s.log != nil {
+		return s.log.Err()
+	}
+	return s.err
+}
+
+// setErr records a failure for Err and Close.
+func (s *Service) setErr(err error) {
+	s.errMu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.errMu.Unlock()
 }
 
 // elapsed returns the time since the service's start in nanoseconds.
@@ -121,23 +194,39 @@ func (s *Service) elapsed() int64 { return int64(s.now().Sub(s.start)) }
 // limits). It returns false, doing nothing, when topic is not a shadow
 // request topic, including the response topics (…/accepted and so on) when
 // clients publish on them. The request is applied at once, in arrival order
-// for its shadow; its responses are published before Handle returns unless
-// Latency or Stall hold them, in which case the scheduler publishes them
-// later and Handle does not wait. After Close, requests are dropped.
+// for its shadow. An accepted change is logged, and no response revealing
+// it is published before the log holds it durably (per Durability): Handle
+// waits for that commit, typically well under a few milliseconds, and then
+// publishes, never holding a lock of the service while it does. Responses
+// of one shadow are published in the order their requests were applied,
+// possibly by the goroutine handling another request on that shadow. With
+// Latency or Stall the responses go to the scheduler instead, which
+// publishes them later. After Close, requests are dropped.
 func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 	t, err := shadow.ParseTopic(topic)
 	if err != nil || t.Kind != shadow.KindRequest {
 		return false
 	}
+	s.active.Add(1)
+	defer s.leave()
 	if s.closed.Load() {
 		return true
 	}
-	e := s.store.get(key{thing: t.Thing, name: t.Shadow})
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	// Close persists each shadow under its lock after setting closed, so a
-	// request that gets here afterwards must not change anything.
+	k := key{thing: t.Thing, name: t.Shadow}
+	var e *entry
+	for {
+		e = s.store.get(k)
+		e.mu.Lock()
+		if !e.removed {
+			break
+		}
+		e.mu.Unlock()
+	}
+	// Close takes every shadow's lock after setting closed, before it
+	// closes the log, so a request that gets here afterwards must not
+	// change anything.
 	if s.closed.Load() {
+		e.mu.Unlock()
 		return true
 	}
 	now := s.now()
@@ -153,21 +242,65 @@ func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 		c.release()
 		e.counts.rateLimited.Add(1)
 		s.tooManyRequests(e, t, &r, payload)
+	case s.log != nil && s.log.Err() != nil:
+		r.conn = c
+		s.internalFailure(e, t, &r, payload)
 	default:
 		r.conn = c
-		s.apply(e, t, &r, payload, now.Unix())
+		if s.apply(e, t, &r, payload, now.Unix()) {
+			s.logChange(e)
+		}
 	}
 
-	if s.sched == nil {
-		r.publish(s.pub)
-		r.conn.release()
-		return true
+	if s.sched != nil {
+		due := s.stall.Release(s.stall.Release(time.Duration(at)) + s.latency.Draw(nil))
+		r.due = max(int64(due), e.lastDue)
+		e.lastDue = r.due
 	}
-	due := s.stall.Release(s.stall.Release(time.Duration(at)) + s.latency.Draw(nil))
-	r.due = max(int64(due), e.lastDue)
-	e.lastDue = r.due
-	s.sched.push(r)
+	commit := e.logged
+	e.out = append(e.out, outgoing{r: r, commit: commit})
+	e.mu.Unlock()
+
+	// Once this request's state is durable, every response before it on
+	// this shadow is too; publish them all unless another goroutine is.
+	_ = commit.Wait()
+	s.drain(e)
 	return true
+}
+
+// leave ends a Handle call, telling a waiting Close when it was the last.
+func (s *Service) leave() {
+	if s.active.Add(-1) == 0 && s.closed.Load() {
+		select {
+		case s.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// logChange appends the shadow's state after an accepted change to the
+// log; the caller holds e.mu, so records of one shadow follow the order of
+// its changes.
+func (s *Service) logChange(e *entry) {
+	if s.log == nil || s.durability == DurabilityOff {
+		return
+	}
+	blob, err := e.sh.MarshalBinary()
+	if err != nil {
+		s.setErr(fmt.Errorf("shadowsvc: encode shadow %q of thing %q: %w", e.key.name, e.key.thing, err))
+		e.logged = wal.Ticket{}
+		return
+	}
+	rec := make([]byte, 0, len(e.key.thing)+len(e.key.name)+len(blob)+4)
+	e.logged = s.log.Append(appendShadowRecord(rec, e.key, blob))
+}
+
+// internalFailure fills r with a 500 rejection: the log failed, so no
+// change can be made durable.
+func (s *Service) internalFailure(e *entry, t shadow.Topic, r *response, payload []byte) {
+	s.rejected.add(500)
+	doc := shadow.AppendErrorDocument(nil, 500, shadow.MsgInternalFailure, rejectionToken(payload, s.maxToken))
+	addReply(e, t, r, shadow.KindRejected, doc)
 }
 
 // tooManyRequests fills r with the service's own 429 rejection of the
@@ -186,8 +319,9 @@ func addReply(e *entry, t shadow.Topic, r *response, k shadow.Kind, payload []by
 	}
 }
 
-// apply runs the request on the shadow and fills r with its responses.
-func (s *Service) apply(e *entry, t shadow.Topic, r *response, payload []byte, now int64) {
+// apply runs the request on the shadow, fills r with its responses and
+// reports whether it changed the shadow (an accepted update or delete).
+func (s *Service) apply(e *entry, t shadow.Topic, r *response, payload []byte, now int64) bool {
 	var res shadow.Result
 	switch t.Op {
 	case shadow.OpGet:
@@ -200,25 +334,67 @@ func (s *Service) apply(e *entry, t shadow.Topic, r *response, payload []byte, n
 	if res.Rejected != nil {
 		s.rejected.add(res.Code)
 		addReply(e, t, r, shadow.KindRejected, res.Rejected)
-		return
+		return false
 	}
 	e.counts.accepted.Add(1)
 	addReply(e, t, r, shadow.KindAccepted, res.Accepted)
 	addReply(e, t, r, shadow.KindDocuments, res.Documents)
 	addReply(e, t, r, shadow.KindDelta, res.Delta)
+	return t.Op != shadow.OpGet
 }
 
-// Close stops the scheduler, dropping responses not yet published, waits
-// for requests being handled, and writes every shadow to the data
-// directory. Afterwards the service publishes nothing and drops requests.
-// Calling Close again returns the first call's result.
+// Close finishes in bounded time: it stops taking requests, makes every
+// change already applied durable, lets the requests being handled publish
+// their responses (waiting at most closeWait), stops the scheduler
+// (dropping responses it still holds), and writes a snapshot of every
+// shadow to the data directory so that the next start replays no log.
+// Afterwards the service publishes nothing and drops requests. Calling
+// Close again returns the first call's result.
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		var errs []error
+		if s.log != nil {
+			close(s.compactStop)
+			<-s.compactDone
+		}
+		// A request that saw closed unset holds its shadow's lock until
+		// its change is applied and logged: taking every lock once waits
+		// for those.
+		s.store.each(func(e *entry) {
+			e.mu.Lock()
+			//lint:ignore SA2001 an empty critical section is the barrier
+			e.mu.Unlock()
+		})
+		if s.log != nil {
+			// The snapshot's rotation commits the last group, so the
+			// requests waiting for it can publish.
+			if s.log.Err() == nil {
+				errs = append(errs, s.snapshot())
+			}
+			errs = append(errs, s.log.Close())
+		}
+		s.waitIdle()
 		if s.sched != nil {
 			s.sched.shutdown()
 		}
-		s.closeErr = s.persist()
+		s.errMu.Lock()
+		errs = append(errs, s.err)
+		s.errMu.Unlock()
+		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// waitIdle waits, at most closeWait, for the Handle calls in progress.
+func (s *Service) waitIdle() {
+	deadline := time.NewTimer(closeWait)
+	defer deadline.Stop()
+	for s.active.Load() > 0 {
+		select {
+		case <-s.idle:
+		case <-deadline.C:
+			return
+		}
+	}
 }

@@ -428,8 +428,14 @@ func TestStallHoldsResponsesUntilItEnds(t *testing.T) {
 }
 
 func TestPersistenceSurvivesCloseAndNew(t *testing.T) {
+	for _, d := range []Durability{DurabilitySync, DurabilityAsync, DurabilityOff} {
+		t.Run(string(d), func(t *testing.T) { testPersistenceSurvivesCloseAndNew(t, d) })
+	}
+}
+
+func testPersistenceSurvivesCloseAndNew(t *testing.T, d Durability) {
 	dir := t.TempDir()
-	s, _ := newTestService(t, Config{DataDir: dir})
+	s, _ := newTestService(t, Config{DataDir: dir, Durability: d})
 	for range 3 {
 		handle(t, s, nil, shadowTopic("p1", "", "update"), `{"state":{"desired":{"a":1},"reported":{"a":1}}}`)
 	}
@@ -443,11 +449,11 @@ func TestPersistenceSurvivesCloseAndNew(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "shadows", "shadows.bin")); err != nil {
-		t.Fatalf("state file: %v", err)
-	}
 
-	s2, rec := newTestService(t, Config{DataDir: dir})
+	s2, rec := newTestService(t, Config{DataDir: dir, Durability: d})
+	if got := s2.Recovered(); got.Shadows != 5 || got.Deleted != 1 || got.Records != 0 || got.Snapshot == "" {
+		t.Errorf("recovered %+v, want 5 shadows (1 deleted) from Close's snapshot with no log to replay", got)
+	}
 	steps := []struct {
 		thing, name, op, reply string
 		version                int64
@@ -493,24 +499,28 @@ func TestPersistenceSurvivesCloseAndNew(t *testing.T) {
 	}
 }
 
-func TestNewRejectsADamagedStateFile(t *testing.T) {
+func TestNewRejectsADamagedSnapshot(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := newTestService(t, Config{DataDir: dir})
 	handle(t, s, nil, shadowTopic("x", "", "update"), `{"state":{"desired":{"a":1},"reported":{"a":1}}}`)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "shadows", "shadows.bin")
-	b, err := os.ReadFile(path)
+	snaps, _ := filepath.Glob(filepath.Join(dir, "shadows", "snap-*.bin"))
+	if len(snaps) != 1 {
+		t.Fatalf("snapshots after Close: %v, want one", snaps)
+	}
+	b, err := os.ReadFile(snaps[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, b[:len(b)-1], 0o644); err != nil {
+	b[len(b)/2] ^= 0x08
+	if err := os.WriteFile(snaps[0], b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err = New(Config{DataDir: dir}, newRecorder())
-	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "checksum") {
-		t.Fatalf("New with a truncated state file: %v, want a checksum error naming %s", err, path)
+	if err == nil || !strings.Contains(err.Error(), snaps[0]) || !strings.Contains(err.Error(), "offset") || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("New with a damaged snapshot: %v, want a checksum error naming %s and an offset", err, snaps[0])
 	}
 }
 
@@ -552,6 +562,9 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"negative in-flight", Config{InFlightPerConn: -1}, "InFlightPerConn"},
 		{"bad latency", Config{Latency: "fixed"}, "Latency"},
 		{"bad stall", Config{Stall: "1s"}, "Stall"},
+		{"bad durability", Config{Durability: "fsync"}, "Durability"},
+		{"negative sync interval", Config{SyncInterval: -1}, "SyncInterval"},
+		{"negative compact bytes", Config{CompactBytes: -1}, "CompactBytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

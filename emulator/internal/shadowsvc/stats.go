@@ -24,6 +24,9 @@ type Stats struct {
 	InFlightLimited uint64
 	// Pending is the number of responses held for a later publish.
 	Pending int
+	// Lost counts responses dropped because the change they acknowledge
+	// could not be logged durably.
+	Lost uint64
 }
 
 // rejections counts rejections by code.
@@ -56,5 +59,6 @@ func (s *Service) Stats() Stats {
 	if s.sched != nil {
 		st.Pending = s.sched.pending()
 	}
+	st.Lost = s.lost.Load()
 	return st
 }

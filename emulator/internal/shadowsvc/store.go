@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/shadowload/shadowload/emulator/internal/shadowsvc/wal"
 	"github.com/shadowload/shadowload/shadow"
 )
 
@@ -25,7 +26,8 @@ type reply struct {
 }
 
 // entry is one shadow with everything the service keeps beside it. Its
-// mutex orders the requests on the shadow.
+// mutex orders the requests on the shadow and guards every field but key
+// and counts.
 type entry struct {
 	mu      sync.Mutex
 	key     key
@@ -34,6 +36,17 @@ type entry struct {
 	counts  *counters
 	lastDue int64
 	replies []reply
+	// logged is the commit of the shadow's last log record: a response
+	// reveals the state it read only once that state is durable.
+	logged wal.Ticket
+	// out holds the responses applied but not yet published, in the
+	// order their requests were applied; draining is set while one
+	// goroutine publishes from it.
+	out      []outgoing
+	draining bool
+	// removed is set when the entry left the map (a shadow that never
+	// existed); a request that finds it removed looks the shadow up again.
+	removed bool
 }
 
 // topic returns the response topic of kind k for request t, building it only
@@ -86,7 +99,8 @@ func (st *store) shardOf(k key) *shard {
 }
 
 // get returns the entry of k, creating it when the shadow is new to the
-// service (a zero shadow.Shadow: never existed).
+// service (a zero shadow.Shadow: never existed). An entry for a shadow that
+// never existed leaves the map again once its responses are out.
 func (st *store) get(k key) *entry {
 	sh := st.shardOf(k)
 	sh.mu.RLock()
@@ -106,6 +120,17 @@ func (st *store) get(k key) *entry {
 	e.sh.Name = displayName(k)
 	sh.m[k] = e
 	return e
+}
+
+// remove takes e out of the map; the caller holds e.mu.
+func (st *store) remove(e *entry) {
+	sh := st.shardOf(e.key)
+	sh.mu.Lock()
+	if sh.m[e.key] == e {
+		delete(sh.m, e.key)
+	}
+	sh.mu.Unlock()
+	e.removed = true
 }
 
 // displayName is the name AWS puts in a shadow's 404 message: the shadow

@@ -71,6 +71,20 @@ func (t Ticket) Wait() error {
 	return t.g.err
 }
 
+// Done reports, without blocking, whether the record is committed (or
+// failed).
+func (t Ticket) Done() bool {
+	if t.g == nil {
+		return true
+	}
+	select {
+	case <-t.g.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // Log is an open write-ahead log. Its methods are safe for concurrent use.
 type Log struct {
 	dir  string

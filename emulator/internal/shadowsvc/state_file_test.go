@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shadowload/shadowload/shadow"
 )
 
 func TestStateEncodingRoundTrips(t *testing.T) {
@@ -89,23 +91,43 @@ func FuzzDecodeState(f *testing.F) {
 	})
 }
 
-func TestCloseReportsAnUnwritableDataDir(t *testing.T) {
+func TestNewReportsAnUnwritableDataDir(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(Config{DataDir: dir}, newRecorder())
-	if err != nil {
-		t.Fatal(err)
-	}
 	blocker := filepath.Join(dir, "shadows")
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s.Handle(nil, shadowTopic("a", "", "update"), []byte(`{"state":{"desired":{"x":1},"reported":{"x":1}}}`))
-	err = s.Close()
-	if err == nil || !strings.Contains(err.Error(), "save shadows") || !strings.Contains(err.Error(), blocker) {
-		t.Fatalf("Close with DATA/shadows a regular file: %v, want a save error naming %s", err, blocker)
+	_, err := New(Config{DataDir: dir}, newRecorder())
+	if err == nil || !strings.Contains(err.Error(), "recover shadows") || !strings.Contains(err.Error(), blocker) {
+		t.Fatalf("New with DATA/shadows a regular file: %v, want an error naming %s", err, blocker)
 	}
-	if again := s.Close(); again == nil || again.Error() != err.Error() {
-		t.Fatalf("second Close = %v, want the first error again", again)
+}
+
+func TestStateFileMovesIntoTheLog(t *testing.T) {
+	dir := t.TempDir()
+	var sh shadow.Shadow
+	sh.Update([]byte(`{"state":{"reported":{"a":1}}}`), epoch, shadow.Limits{})
+	sh.Update([]byte(`{"state":{"reported":{"a":2}}}`), epoch, shadow.Limits{})
+	blob, _ := sh.MarshalBinary()
+	path := stateFile(dir)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, encodeState([]record{{key: key{thing: "old"}, blob: blob}}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newTestService(t, Config{DataDir: dir})
+	if got := s.Recovered(); got.StateFile != path || got.Shadows != 1 {
+		t.Fatalf("recovered %+v, want 1 shadow from %s", got, path)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("state file after New: %v, want it gone into the log", err)
+	}
+	// A crash right after New keeps it: it lives in a snapshot now.
+	s2, rec := newTestService(t, Config{DataDir: copyDataDir(t, dir)})
+	handle(t, s2, nil, shadowTopic("old", "", "update"), `{"state":{"reported":{"a":3}}}`)
+	if d := decode(t, rec.wait(t, 1)[0]); d.int("version") != 3 {
+		t.Fatalf("update after the move: %v, want version 3", d)
 	}
 }
 
