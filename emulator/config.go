@@ -58,6 +58,9 @@ type Config struct {
 	Hosts []string
 	// Limits is "default" (or ""), "aws" or "none".
 	Limits LimitsProfile
+	// Durability says when an accepted shadow change reaches the disk:
+	// "sync" (or ""), "async" or "off"; see DurabilitySync.
+	Durability Durability
 	// Latency and Stall are calibration specs passed to the shadow service,
 	// e.g. "uniform:5ms-50ms" and "10s:1s"; "" means none.
 	Latency, Stall string
@@ -107,6 +110,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	default:
 		return cfg, fmt.Errorf("emulator: limits profile %q: want default, aws or none", cfg.Limits)
 	}
+	d, err := parseDurability(cfg.Durability)
+	if err != nil {
+		return cfg, fmt.Errorf("emulator: %w", err)
+	}
+	cfg.Durability = d
 	if cfg.ConnectTimeout < 0 {
 		return cfg, fmt.Errorf("emulator: connect timeout %v: want a positive duration", cfg.ConnectTimeout)
 	}

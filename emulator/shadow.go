@@ -10,7 +10,7 @@ import (
 
 // shadowConfig maps the emulator's config to the shadow service's.
 func shadowConfig(cfg Config) shadowsvc.Config {
-	sc := shadowsvc.Config{DataDir: cfg.DataDir, Latency: cfg.Latency, Stall: cfg.Stall}
+	sc := shadowsvc.Config{DataDir: cfg.DataDir, Durability: shadowsvc.Durability(cfg.Durability), Latency: cfg.Latency, Stall: cfg.Stall}
 	if cfg.Limits != LimitsNone {
 		sc.RequestsPerSecond = iotcore.ShadowRequestsPerSecond
 		sc.InFlightPerConn = iotcore.ShadowInFlightPerConnection
@@ -40,6 +40,8 @@ func (r serviceRouter) handle(c shadowConn, topic string, payload []byte) bool {
 }
 
 func (r serviceRouter) close() error { return r.svc.Close() }
+
+func (r serviceRouter) recovered() string { return r.svc.Recovered().String() }
 
 // newShadowRouter starts the shadow service, publishing through pub: the
 // broker, whose Publish sends at QoS 1 (each subscriber gets the QoS it

@@ -12,6 +12,8 @@ type shadowRouter interface {
 	// handle processes one publish; it reports whether topic was a shadow
 	// request topic.
 	handle(c shadowConn, topic string, payload []byte) bool
-	// close flushes the shadows to the data directory.
+	// close makes every accepted change durable and snapshots the shadows.
 	close() error
+	// recovered describes what was restored from the data directory.
+	recovered() string
 }
