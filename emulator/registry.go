@@ -22,6 +22,13 @@ var _ fleet.Registrar = (*Registry)(nil)
 // RegistryFileName is the registry log's name inside the data directory.
 const RegistryFileName = "registry.log"
 
+// RegistryLockName is the lock file every process holds while it appends to
+// or compacts the registry log.
+const RegistryLockName = "registry.lock"
+
+// defaultCompactLines is the log length from which Refresh compacts.
+const defaultCompactLines = 1000
+
 // Thing is a registered thing.
 type Thing struct {
 	Name         string
@@ -51,29 +58,47 @@ type certEntry struct {
 	setGen uint64
 }
 
+// registryState is what the registry log's records add up to.
+type registryState struct {
+	things   map[string]*Thing
+	certs    map[string]*certEntry
+	policies map[string]*policyEntry
+}
+
+func newRegistryState() registryState {
+	return registryState{things: map[string]*Thing{}, certs: map[string]*certEntry{}, policies: map[string]*policyEntry{}}
+}
+
 // Registry holds things, certificates and policies. It is persisted as an
 // append-only log, DATA/registry.log, that any number of processes append to;
 // every Registry applies the log by reading what was appended since it last
 // looked (Refresh), so records written by another process appear here on the
-// next Refresh. It implements fleet.Registrar. Its methods are safe for
-// concurrent use.
+// next Refresh. When the log holds far more records than its state needs,
+// Refresh compacts it: it writes one record per policy and certificate to a
+// new file and renames it over the log, holding DATA/registry.lock, which
+// every append holds too, so no process appends to a replaced file; the
+// others see the rename and re-read the log from its start. It implements
+// fleet.Registrar. Its methods are safe for concurrent use.
 type Registry struct {
 	path string
 
-	mu       sync.RWMutex
-	things   map[string]*Thing
-	certs    map[string]*certEntry
-	policies map[string]*policyEntry
-	gen      atomic.Uint64 // bumped by every record that can change a live connection's permissions
+	mu sync.RWMutex
+	registryState
+	gen atomic.Uint64 // bumped by every record that can change a live connection's permissions
 
-	tailMu  sync.Mutex // serialises Refresh and guards the fields below
-	rf      *os.File
-	offset  int64
-	line    int
-	closed  bool
-	wf      *os.File
-	watchMu sync.Mutex
-	watch   []func(certID string, status CertStatus)
+	tailMu sync.Mutex // serialises Refresh and guards the fields below
+	rf     *os.File
+	offset int64
+	line   int
+	closed bool
+	wf     *os.File
+	lock   *os.File // DATA/registry.lock, held across appends and compaction
+	// compactLines is the log length, in records, from which Refresh
+	// compacts a log that holds more than twice the records its state
+	// needs; 0 never compacts.
+	compactLines int
+	watchMu      sync.Mutex
+	watch        []func(certID string, status CertStatus)
 }
 
 // OpenRegistry opens (creating if needed) the registry in dataDir and applies
@@ -96,23 +121,22 @@ func OpenRegistry(dataDir string) (*Registry, error) {
 		_ = wf.Close()
 		return nil, fmt.Errorf("emulator: open registry for reading: %w", err)
 	}
-	r := &Registry{path: path, wf: wf, rf: rf}
-	r.reset()
+	lock, err := os.OpenFile(filepath.Join(dataDir, RegistryLockName), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		_ = wf.Close()
+		_ = rf.Close()
+		return nil, fmt.Errorf("emulator: open registry lock: %w", err)
+	}
+	r := &Registry{path: path, wf: wf, rf: rf, lock: lock, registryState: newRegistryState(), compactLines: defaultCompactLines}
+	if !canLockFiles {
+		r.compactLines = 0
+	}
+	r.gen.Add(1)
 	if _, err := r.Refresh(); err != nil {
 		_ = r.Close()
 		return nil, err
 	}
 	return r, nil
-}
-
-func (r *Registry) reset() {
-	r.mu.Lock()
-	r.things = map[string]*Thing{}
-	r.certs = map[string]*certEntry{}
-	r.policies = map[string]*policyEntry{}
-	r.mu.Unlock()
-	r.gen.Add(1)
-	r.offset, r.line = 0, 0
 }
 
 // Path returns the registry log's path.
@@ -126,7 +150,7 @@ func (r *Registry) Close() error {
 		return nil
 	}
 	r.closed = true
-	return errors.Join(r.wf.Close(), r.rf.Close())
+	return errors.Join(r.wf.Close(), r.rf.Close(), r.lock.Close())
 }
 
 // onStatusChange registers fn to be called after a record changes a

@@ -1,13 +1,16 @@
 package emulator
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/shadowload/shadowload/internal/policy"
@@ -28,14 +31,23 @@ func (r *Registry) append(rec record) error {
 	if len(line) > maxRecordSize {
 		return fmt.Errorf("emulator: registry record of %d bytes exceeds %d", len(line), maxRecordSize)
 	}
-	// tailMu guards wf, which Refresh replaces when the log file was
-	// replaced, and closed.
+	// tailMu guards wf, which is replaced when the log file was, and
+	// closed.
 	r.tailMu.Lock()
 	if r.closed {
 		r.tailMu.Unlock()
 		return errors.New("emulator: registry is closed")
 	}
-	_, err = r.wf.Write(line)
+	err = r.withFileLock(func() error {
+		// Under the lock no process compacts: if the file at the path is
+		// not the one wf writes to, it was replaced, and appending to the
+		// old one would lose the record.
+		if err := r.reopenWriterIfReplaced(); err != nil {
+			return err
+		}
+		_, err := r.wf.Write(line)
+		return err
+	})
 	r.tailMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("emulator: append to %s: %w", r.path, err)
@@ -44,51 +56,68 @@ func (r *Registry) append(rec record) error {
 	return err
 }
 
+// withFileLock runs fn holding the registry's lock file.
+func (r *Registry) withFileLock(fn func() error) error {
+	if err := lockFile(r.lock); err != nil {
+		return fmt.Errorf("lock %s: %w", r.lock.Name(), err)
+	}
+	err := fn()
+	if uerr := unlockFile(r.lock); err == nil && uerr != nil {
+		err = fmt.Errorf("unlock %s: %w", r.lock.Name(), uerr)
+	}
+	return err
+}
+
+// reopenWriterIfReplaced points wf at the file now at the log's path.
+func (r *Registry) reopenWriterIfReplaced() error {
+	onDisk, err := os.Stat(r.path)
+	if err != nil {
+		return err
+	}
+	open, err := r.wf.Stat()
+	if err != nil {
+		return err
+	}
+	if os.SameFile(onDisk, open) {
+		return nil
+	}
+	wf, err := os.OpenFile(r.path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_ = r.wf.Close()
+	r.wf = wf
+	return nil
+}
+
 // Refresh applies the records appended to the log since the last call, by
 // this process or any other, and reports how many it applied. A trailing line
-// without its newline is left for the next call. Status changes are reported
-// to the emulator after they are applied.
+// without its newline is left for the next call. When the log file was
+// replaced (compacted by another process) or truncated, the registry is
+// rebuilt from the new file's start and swapped in whole, so lookups never see
+// it half read. Status changes are reported to the emulator after they are
+// applied. A log that has grown far beyond its state is compacted.
 func (r *Registry) Refresh() (int, error) {
 	r.tailMu.Lock()
 	if r.closed {
 		r.tailMu.Unlock()
 		return 0, errors.New("emulator: registry is closed")
 	}
-	if err := r.reopenIfReplaced(); err != nil {
-		r.tailMu.Unlock()
-		return 0, err
-	}
-	data, err := r.readNew()
-	if err != nil {
-		r.tailMu.Unlock()
-		return 0, err
-	}
 	var changed []statusChange
-	applied := 0
-	var firstErr error
-	for {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			break
-		}
-		line := data[:i]
-		data = data[i+1:]
-		r.offset += int64(i + 1)
-		r.line++
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		rec, err := decodeRecord(line)
-		if err == nil {
-			err = r.apply(rec, &changed)
-		}
-		if err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("emulator: %s:%d: %w", r.path, r.line, err)
+	applied, firstErr, err := r.catchUp(&changed)
+	if err == nil && firstErr == nil && r.shouldCompact() {
+		err = r.withFileLock(func() error {
+			// Records appended by others before we held the lock.
+			n, ferr, err := r.catchUp(&changed)
+			applied += n
+			if err == nil && ferr == nil {
+				err = r.compact()
 			}
-			continue
+			return errors.Join(err, ferr)
+		})
+		if err != nil {
+			err = fmt.Errorf("emulator: compact %s: %w", r.path, err)
 		}
-		applied++
 	}
 	r.tailMu.Unlock()
 
@@ -102,7 +131,88 @@ func (r *Registry) Refresh() (int, error) {
 			}
 		}
 	}
+	if err != nil {
+		return applied, err
+	}
 	return applied, firstErr
+}
+
+// catchUp applies what the log holds beyond the offset, or rebuilds the
+// registry when the file was replaced or truncated. err is an I/O failure;
+// firstErr the first bad record, which is skipped.
+func (r *Registry) catchUp(changed *[]statusChange) (applied int, firstErr, err error) {
+	replaced, err := r.reopenIfReplaced()
+	if err != nil {
+		return 0, nil, err
+	}
+	if replaced {
+		return r.rebuild(changed)
+	}
+	data, err := r.readNew()
+	if err != nil {
+		return 0, nil, err
+	}
+	r.mu.Lock()
+	applied, firstErr = r.applyLines(data, &r.registryState, changed, true)
+	r.mu.Unlock()
+	return applied, firstErr, nil
+}
+
+// applyLines applies the complete lines of data to st, advancing the offset
+// and line count. live says st is the registry's own state, whose
+// generation changes with every record that can change a permission.
+func (r *Registry) applyLines(data []byte, st *registryState, changed *[]statusChange, live bool) (applied int, firstErr error) {
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return applied, firstErr
+		}
+		line := data[:i]
+		data = data[i+1:]
+		r.offset += int64(i + 1)
+		r.line++
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		rec, err := decodeRecord(line)
+		var perms bool
+		if err == nil {
+			perms, err = st.apply(rec, changed)
+		}
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("emulator: %s:%d: %w", r.path, r.line, err)
+			}
+			continue
+		}
+		if perms && live {
+			r.gen.Add(1)
+		}
+		applied++
+	}
+}
+
+// rebuild reads the whole (replaced) log into a fresh state and swaps it in,
+// reporting certificates whose status differs from before.
+func (r *Registry) rebuild(changed *[]statusChange) (int, error, error) {
+	r.offset, r.line = 0, 0
+	data, err := r.readNew()
+	if err != nil {
+		return 0, nil, err
+	}
+	fresh := newRegistryState()
+	applied, firstErr := r.applyLines(data, &fresh, nil, false)
+	r.mu.Lock()
+	old := r.registryState
+	r.registryState = fresh
+	r.mu.Unlock()
+	r.gen.Add(1)
+	for id, c := range fresh.certs {
+		if was, ok := old.certs[id]; ok && was.Status != c.Status {
+			*changed = append(*changed, statusChange{id, c.Status})
+		}
+	}
+	return applied, firstErr, nil
 }
 
 // statusChange is a certificate whose status a refresh changed.
@@ -111,35 +221,30 @@ type statusChange struct {
 	status CertStatus
 }
 
-// reopenIfReplaced starts over when the log file was replaced or truncated.
-func (r *Registry) reopenIfReplaced() error {
+// reopenIfReplaced reopens the log when the file at its path was replaced or
+// truncated, and reports whether it did: the log must be read from its start.
+func (r *Registry) reopenIfReplaced() (bool, error) {
 	onDisk, err := os.Stat(r.path)
 	if err != nil {
-		return fmt.Errorf("emulator: registry log: %w", err)
+		return false, fmt.Errorf("emulator: registry log: %w", err)
 	}
 	open, err := r.rf.Stat()
 	if err != nil {
-		return fmt.Errorf("emulator: registry log: %w", err)
+		return false, fmt.Errorf("emulator: registry log: %w", err)
 	}
 	if os.SameFile(onDisk, open) && onDisk.Size() >= r.offset {
-		return nil
+		return false, nil
 	}
 	rf, err := os.Open(r.path)
 	if err != nil {
-		return fmt.Errorf("emulator: reopen registry log: %w", err)
+		return false, fmt.Errorf("emulator: reopen registry log: %w", err)
 	}
 	_ = r.rf.Close()
 	r.rf = rf
-	if !os.SameFile(onDisk, open) {
-		wf, err := os.OpenFile(r.path, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			return fmt.Errorf("emulator: reopen registry log for append: %w", err)
-		}
-		_ = r.wf.Close()
-		r.wf = wf
+	if err := r.reopenWriterIfReplaced(); err != nil {
+		return false, fmt.Errorf("emulator: reopen registry log for append: %w", err)
 	}
-	r.reset()
-	return nil
+	return true, nil
 }
 
 // readNew reads the log from the current offset to its end.
@@ -160,35 +265,150 @@ func (r *Registry) readNew() ([]byte, error) {
 	}
 }
 
-// apply changes the in-memory registry by one record.
-func (r *Registry) apply(rec record, changed *[]statusChange) error {
+// shouldCompact reports whether the log holds more than twice the records
+// the registry's state needs, and at least compactLines.
+func (r *Registry) shouldCompact() bool {
+	if r.compactLines <= 0 || r.line < r.compactLines {
+		return false
+	}
+	r.mu.RLock()
+	needed := len(r.policies) + len(r.certs)
+	r.mu.RUnlock()
+	return r.line > 2*needed
+}
+
+// compact replaces the log with one record per policy and certificate. The
+// caller holds tailMu and the lock file, and the registry has applied the
+// whole log.
+func (r *Registry) compact() error {
+	recs := r.stateRecords()
+	dir := filepath.Dir(r.path)
+	f, err := os.CreateTemp(dir, RegistryFileName+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	w := bufio.NewWriter(f)
+	var size int64
+	for _, rec := range recs {
+		line, jerr := json.Marshal(rec)
+		if jerr != nil {
+			err = jerr
+			break
+		}
+		line = append(line, '\n')
+		size += int64(len(line))
+		if _, err = w.Write(line); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, r.path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	rf, err := os.Open(r.path)
+	if err != nil {
+		return err
+	}
+	_ = r.rf.Close()
+	r.rf = rf
+	if err := r.reopenWriterIfReplaced(); err != nil {
+		return err
+	}
+	r.offset, r.line = size, len(recs)
+	return nil
+}
+
+// stateRecords returns the records that rebuild the registry's state:
+// every policy, then every thing's certificates in the order they were
+// attached, each with its policies and status.
+func (r *Registry) stateRecords() []record {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	now := time.Now().Unix()
+	recs := make([]record, 0, len(r.policies)+len(r.certs))
+	names := make([]string, 0, len(r.policies))
+	for n := range r.policies {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		recs = append(recs, record{Op: opPolicy, Time: now, Name: n, Document: r.policies[n].document})
+	}
+	things := make([]string, 0, len(r.things))
+	for n := range r.things {
+		things = append(things, n)
+	}
+	sort.Strings(things)
+	for _, n := range things {
+		for _, id := range r.things[n].Certificates {
+			c, ok := r.certs[id]
+			if !ok || c.Thing != n {
+				continue
+			}
+			recs = append(recs, record{Op: opRegister, Time: now, Thing: n, Cert: id, PEM: string(c.PEM),
+				Policies: slices.Clone(c.Policies), Status: c.Status})
+		}
+	}
+	return recs
+}
+
+// syncDir fsyncs a directory so that a rename in it persists.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// apply changes st by one record and reports whether the record can change
+// what a live connection is allowed. The caller holds the registry's mu if
+// st is its own state.
+func (st *registryState) apply(rec record, changed *[]statusChange) (bool, error) {
 	switch rec.Op {
 	case opPolicy:
 		doc, err := policy.Parse([]byte(rec.Document))
 		if err != nil {
-			return fmt.Errorf("policy %q: %w", rec.Name, err)
+			return false, fmt.Errorf("policy %q: %w", rec.Name, err)
 		}
-		r.mu.Lock()
-		r.policies[rec.Name] = &policyEntry{document: rec.Document, parsed: doc}
-		r.mu.Unlock()
+		st.policies[rec.Name] = &policyEntry{document: rec.Document, parsed: doc}
 	case opRegister:
 		status := rec.Status
 		if status == "" {
 			status = StatusActive
 		}
-		r.mu.Lock()
-		t, ok := r.things[rec.Thing]
+		t, ok := st.things[rec.Thing]
 		if !ok {
 			t = &Thing{Name: rec.Thing}
-			r.things[rec.Thing] = t
+			st.things[rec.Thing] = t
 		}
 		if !slices.Contains(t.Certificates, rec.Cert) {
 			t.Certificates = append(t.Certificates, rec.Cert)
 		}
-		c, existed := r.certs[rec.Cert]
+		c, existed := st.certs[rec.Cert]
 		if !existed {
 			c = &certEntry{Certificate: Certificate{ID: rec.Cert, PEM: []byte(rec.PEM), Status: status}}
-			r.certs[rec.Cert] = c
+			st.certs[rec.Cert] = c
 		}
 		c.Thing = rec.Thing
 		for _, p := range rec.Policies {
@@ -196,24 +416,21 @@ func (r *Registry) apply(rec record, changed *[]statusChange) error {
 				c.Policies = append(c.Policies, p)
 			}
 		}
-		r.mu.Unlock()
 		if !existed {
 			// A new certificate changes no live connection's permissions.
-			return nil
+			return false, nil
 		}
 	case opStatus:
-		r.mu.Lock()
-		c, ok := r.certs[rec.Cert]
+		c, ok := st.certs[rec.Cert]
 		if !ok {
-			r.mu.Unlock()
-			return fmt.Errorf("status for unregistered certificate %s", rec.Cert)
+			return false, fmt.Errorf("status for unregistered certificate %s", rec.Cert)
 		}
 		if c.Status != rec.Status {
 			c.Status = rec.Status
-			*changed = append(*changed, statusChange{rec.Cert, rec.Status})
+			if changed != nil {
+				*changed = append(*changed, statusChange{rec.Cert, rec.Status})
+			}
 		}
-		r.mu.Unlock()
 	}
-	r.gen.Add(1)
-	return nil
+	return true, nil
 }
