@@ -69,25 +69,39 @@ func parseNumber(name, prefix, suffix string) (uint64, bool) {
 	return n, err == nil
 }
 
-// createSegment creates segment n with its magic, synced along with the
-// directory entry.
-func createSegment(dir string, n uint64) (*os.File, error) {
+// createSegment creates segment n: its magic and prealloc zero bytes,
+// synced along with the directory entry. It returns the file and the end of
+// its zero-filled part.
+func createSegment(dir string, n uint64, prealloc int64) (*os.File, int64, error) {
 	path := segmentPath(dir, n)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("wal: create segment: %w", err)
+		return nil, 0, fmt.Errorf("wal: create segment: %w", err)
 	}
 	if _, err = f.WriteString(segmentMagic); err == nil {
-		err = f.Sync()
+		err = fill(f, magicSize, prealloc, make([]byte, 64<<10))
 	}
 	if err == nil {
 		err = syncDir(dir)
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("wal: create %s: %w", path, err)
+		return nil, 0, fmt.Errorf("wal: create %s: %w", path, err)
 	}
-	return f, nil
+	return f, magicSize + prealloc, nil
+}
+
+// syncFile fsyncs the file at path.
+func syncPath(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = syncData(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // syncDir fsyncs a directory so that created, renamed and removed entries

@@ -25,9 +25,10 @@ const (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultSyncInterval = 100 * time.Millisecond
-	DefaultSegmentBytes = 64 << 20
-	DefaultCompactBytes = 16 << 20
+	DefaultSyncInterval  = 100 * time.Millisecond
+	DefaultSegmentBytes  = 64 << 20
+	DefaultCompactBytes  = 16 << 20
+	DefaultPreallocBytes = 1 << 20
 )
 
 // ErrClosed is the error of appends after Close.
@@ -46,6 +47,10 @@ type Options struct {
 	// (or the size of that snapshot, if larger) before Compact signals;
 	// 0 means DefaultCompactBytes.
 	CompactBytes int64
+	// PreallocBytes is how far ahead of the writer a segment is
+	// zero-filled and synced, a chunk at a time; 0 means
+	// DefaultPreallocBytes.
+	PreallocBytes int64
 }
 
 // group is the set of records written by one write (and fsync).
@@ -95,22 +100,36 @@ type Log struct {
 	spare []byte
 	cur   *group
 	next  uint64 // LSN of the next record
-	// written is the LSN after the last record handed to the segment;
-	// only the writer goroutine changes it.
-	written uint64
-	err     error // sticky write or sync failure
-	done    bool  // closed to appends
+	err   error  // sticky write or sync failure
+	done  bool   // closed to appends
+
+	// synced is the LSN below which every record is fsynced; each record
+	// carries its value at append time, so that recovery can tell a torn
+	// unsynced tail from damage to records acknowledged before.
+	synced atomic.Uint64
+	// written is the LSN after the last record handed to the segment.
+	written atomic.Uint64
 
 	kick    chan struct{}
 	rotates chan chan rotation
 	stop    chan struct{}
 	stopped chan struct{}
+	extend  chan struct{}
+	aux     sync.WaitGroup // the extender and, in SyncPeriodically mode, the syncer
 
-	// Owned by the writer goroutine.
-	f       *os.File
-	seg     uint64
-	segSize int64
-	dirty   bool
+	// fileMu guards swapping f (rotation, Close) and writes beyond the
+	// zero-filled part of the segment, which the extender also writes.
+	fileMu sync.Mutex
+	f      *os.File
+	seg    uint64
+	// pos is the offset of the next write in the segment; only the writer
+	// goroutine changes it, under fileMu when it writes past filled.
+	pos atomic.Int64
+	// filled is the end of the zero-filled, synced part of the segment:
+	// writes below it change no file metadata, so their fdatasync needs no
+	// journal commit and does not wait for other files' writes.
+	filled atomic.Int64
+	dirty  atomic.Bool
 
 	logged  atomic.Int64 // bytes written since the last snapshot
 	snapped atomic.Int64 // size of the last snapshot
@@ -145,17 +164,22 @@ func (l *Log) Append(payload []byte) Ticket {
 		return Ticket{err: fmt.Errorf("wal: record of %d bytes exceeds %d", len(payload), MaxRecord)}
 	}
 	first := len(l.buf) == 0
-	l.buf = appendRecord(l.buf, l.next, payload)
+	l.buf = appendRecord(l.buf, l.next, l.synced.Load(), payload)
 	l.next++
 	g := l.cur
 	l.mu.Unlock()
 	if first {
-		select {
-		case l.kick <- struct{}{}:
-		default:
-		}
+		poke(l.kick)
 	}
 	return Ticket{g: g}
+}
+
+// poke sends on a wake-up channel of capacity one without blocking.
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // Err returns the write or sync failure that stopped the log, or nil.
@@ -194,47 +218,118 @@ func (l *Log) Close() error {
 		l.mu.Unlock()
 		close(l.stop)
 		<-l.stopped
+		l.aux.Wait()
 		l.closeErr = l.Err()
 	})
 	return l.closeErr
+}
+
+// start launches the writer and its helpers.
+func (l *Log) start() {
+	l.aux.Add(1)
+	go l.extendLoop()
+	if l.opts.Mode == SyncPeriodically {
+		l.aux.Add(1)
+		go l.syncLoop()
+	}
+	go l.run()
 }
 
 // run is the writer goroutine: it writes each pending group and completes
 // its tickets.
 func (l *Log) run() {
 	defer close(l.stopped)
-	var tick <-chan time.Time
-	if l.opts.Mode == SyncPeriodically {
-		t := time.NewTicker(l.opts.SyncInterval)
-		defer t.Stop()
-		tick = t.C
-	}
 	for {
 		select {
 		case <-l.kick:
 			l.flush()
-		case <-tick:
-			l.sync()
 		case reply := <-l.rotates:
 			reply <- l.rotate()
 		case <-l.stop:
-			l.flush()
+			l.write()
+			l.fileMu.Lock()
 			l.sync()
 			if err := l.f.Close(); err != nil {
 				l.fail(err)
 			}
+			l.fileMu.Unlock()
 			return
 		}
 	}
 }
 
-// flush writes the pending group and, in SyncEveryCommit mode, fsyncs it.
+// syncLoop fsyncs what was written, every SyncInterval, in
+// SyncPeriodically mode; the writer goes on writing meanwhile.
+func (l *Log) syncLoop() {
+	defer l.aux.Done()
+	t := time.NewTicker(l.opts.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			l.fileMu.Lock()
+			l.sync()
+			l.fileMu.Unlock()
+		case <-l.stop:
+			return
+		}
+	}
+}
+
+// extendLoop zero-fills the segment ahead of the writer, a chunk at a time,
+// and syncs each chunk, so that commits overwrite allocated blocks.
+func (l *Log) extendLoop() {
+	defer l.aux.Done()
+	zeros := make([]byte, 64<<10)
+	for {
+		select {
+		case <-l.extend:
+		case <-l.stop:
+			return
+		}
+		l.fileMu.Lock()
+		if l.Err() == nil && l.filled.Load()-l.pos.Load() < l.opts.PreallocBytes/2 {
+			if err := fill(l.f, max(l.filled.Load(), l.pos.Load()), l.opts.PreallocBytes, zeros); err != nil {
+				l.fail(fmt.Errorf("wal: preallocate %s: %w", segmentPath(l.dir, l.seg), err))
+			} else {
+				l.filled.Store(max(l.filled.Load(), l.pos.Load()) + l.opts.PreallocBytes)
+			}
+		}
+		l.fileMu.Unlock()
+	}
+}
+
+// fill writes n zero bytes to f at off and syncs them.
+func fill(f *os.File, off, n int64, zeros []byte) error {
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		if _, err := f.WriteAt(zeros[:k], off); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
+	}
+	return syncData(f)
+}
+
+// flush writes the pending group and starts a new segment when the
+// current one is full.
 func (l *Log) flush() {
+	if l.write() && l.pos.Load() >= l.opts.SegmentBytes {
+		if r := l.rotate(); r.err != nil {
+			l.fail(r.err)
+		}
+	}
+}
+
+// write writes the pending group and, in SyncEveryCommit mode, fsyncs it,
+// then completes the group's tickets. It reports whether it wrote anything
+// successfully.
+func (l *Log) write() bool {
 	l.mu.Lock()
 	buf, g := l.buf, l.cur
 	if len(buf) == 0 {
 		l.mu.Unlock()
-		return
+		return false
 	}
 	l.buf, l.spare, l.cur = l.spare[:0], nil, newGroup()
 	upto := l.next
@@ -243,10 +338,23 @@ func (l *Log) flush() {
 
 	err := failed
 	if err == nil {
-		_, err = l.f.Write(buf)
-		l.segSize += int64(len(buf))
-		l.dirty = true
-		l.written = upto
+		pos := l.pos.Load()
+		end := pos + int64(len(buf))
+		if end > l.filled.Load() {
+			// Past the zero-filled part, where the extender writes too.
+			l.fileMu.Lock()
+			_, err = l.f.WriteAt(buf, pos)
+			l.pos.Store(end)
+			l.fileMu.Unlock()
+		} else {
+			_, err = l.f.WriteAt(buf, pos)
+			l.pos.Store(end)
+		}
+		if l.filled.Load()-end < l.opts.PreallocBytes/2 {
+			poke(l.extend)
+		}
+		l.dirty.Store(true)
+		l.written.Store(upto)
 		if err == nil && l.opts.Mode == SyncEveryCommit {
 			err = l.syncFile()
 		}
@@ -266,29 +374,20 @@ func (l *Log) flush() {
 		l.spare = buf[:0]
 	}
 	l.mu.Unlock()
-
-	if err == nil {
-		if l.segSize >= l.opts.SegmentBytes {
-			if r := l.rotate(); r.err != nil {
-				l.fail(r.err)
-			}
-		}
-	}
+	return err == nil
 }
 
 // grew counts n more logged bytes and signals Compact past the threshold.
 func (l *Log) grew(n int64) {
 	if l.logged.Add(n) >= max(l.opts.CompactBytes, l.snapped.Load()) {
-		select {
-		case l.compact <- struct{}{}:
-		default:
-		}
+		poke(l.compact)
 	}
 }
 
 // sync fsyncs the segment if anything was written since the last fsync.
+// The caller is the writer or holds fileMu.
 func (l *Log) sync() {
-	if !l.dirty || l.Err() != nil {
+	if !l.dirty.Load() || l.Err() != nil {
 		return
 	}
 	if err := l.syncFile(); err != nil {
@@ -296,12 +395,19 @@ func (l *Log) sync() {
 	}
 }
 
+// syncFile fsyncs the segment's data and advances synced.
 func (l *Log) syncFile() error {
+	upto := l.written.Load()
+	l.dirty.Store(false)
 	err := syncData(l.f)
-	if err == nil {
-		l.dirty = false
+	if err != nil {
+		l.dirty.Store(true)
+		return err
 	}
-	return err
+	if upto > l.synced.Load() {
+		l.synced.Store(upto)
+	}
+	return nil
 }
 
 // fail records the log's first failure; later appends carry it.
@@ -316,17 +422,23 @@ func (l *Log) fail(err error) {
 // rotate writes the pending group, closes the segment after an fsync and
 // opens the next one.
 func (l *Log) rotate() rotation {
-	l.flush()
-	l.sync()
-	if err := l.Err(); err != nil {
-		return rotation{err: err}
-	}
-	f, err := createSegment(l.dir, l.seg+1)
+	l.write()
+	f, filled, err := createSegment(l.dir, l.seg+1, l.opts.PreallocBytes)
 	if err != nil {
 		l.fail(err)
 		return rotation{err: err}
 	}
+	l.fileMu.Lock()
+	l.sync()
+	if err := l.Err(); err != nil {
+		l.fileMu.Unlock()
+		f.Close()
+		return rotation{err: err}
+	}
 	_ = l.f.Close()
-	l.f, l.seg, l.segSize = f, l.seg+1, magicSize
-	return rotation{seg: l.seg, nextLSN: l.written}
+	l.f, l.seg = f, l.seg+1
+	l.pos.Store(magicSize)
+	l.filled.Store(filled)
+	l.fileMu.Unlock()
+	return rotation{seg: l.seg, nextLSN: l.written.Load()}
 }

@@ -108,7 +108,7 @@ func TestConcurrentAppendsAllCommitAndShareFsyncs(t *testing.T) {
 
 func TestRotationAndSnapshotReplaySnapshotThenLaterSegments(t *testing.T) {
 	dir := t.TempDir()
-	l, _, _ := collect(t, dir, Options{SegmentBytes: 200})
+	l, _, _ := collect(t, dir, Options{SegmentBytes: 200, PreallocBytes: 512})
 	appendAll(t, l, payloads("old", 30)...)
 	seg, next, err := l.Rotate()
 	if err != nil {
@@ -146,12 +146,25 @@ func lastSegment(t *testing.T, dir string) string {
 	}
 	for i := len(ls.segments) - 1; i >= 0; i-- {
 		p := segmentPath(dir, ls.segments[i])
-		if fi, err := os.Stat(p); err == nil && fi.Size() > magicSize {
+		if b, err := os.ReadFile(p); err == nil && recordsEnd(b) > magicSize {
 			return p
 		}
 	}
 	t.Fatal("no segment with records")
 	return ""
+}
+
+// recordsEnd returns the offset just past the records of a segment whose
+// tail is preallocated zeros.
+func recordsEnd(b []byte) int {
+	off := magicSize
+	for {
+		fr, st := readFrame(b[off:])
+		if st != frameOK {
+			return off
+		}
+		off += fr.size
+	}
 }
 
 func TestTornTailIsTruncatedAndReported(t *testing.T) {
@@ -164,17 +177,20 @@ func TestTornTailIsTruncatedAndReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	end := recordsEnd(full)
 	lastLen := headerSize + len("r-009")
-	// Every cut inside the last record, and garbage or zeros in its place.
+	lastAt := end - lastLen
+	// Every cut inside the last record, with and without the zeros after
+	// it, and damage to it in place.
 	tails := map[string][]byte{}
 	for cut := 1; cut < lastLen; cut += 3 {
-		tails[fmt.Sprintf("cut %d", cut)] = full[:len(full)-cut]
+		tails[fmt.Sprintf("cut %d", cut)] = full[:end-cut]
+		zeroed := append([]byte(nil), full...)
+		clear(zeroed[end-cut : end])
+		tails[fmt.Sprintf("last %d bytes never written", cut)] = zeroed
 	}
-	zeroed := append([]byte(nil), full...)
-	clear(zeroed[len(full)-lastLen+4:])
-	tails["zeroed record"] = zeroed
 	flippedLast := append([]byte(nil), full...)
-	flippedLast[len(full)-2] ^= 0x40
+	flippedLast[end-2] ^= 0x40
 	tails["flipped byte in the last record"] = flippedLast
 	for name, b := range tails {
 		t.Run(name, func(t *testing.T) {
@@ -188,8 +204,8 @@ func TestTornTailIsTruncatedAndReported(t *testing.T) {
 			if len(got) != 9 || got[8] != "r-008" {
 				t.Fatalf("replayed %q, want the 9 intact records", got)
 			}
-			if rec.Torn != p || rec.TornOffset != int64(len(full)-lastLen) || rec.TornBytes != int64(len(b)-(len(full)-lastLen)) {
-				t.Fatalf("recovery %+v, want the tail of %s cut at %d", rec, p, len(full)-lastLen)
+			if rec.Torn != p || rec.TornOffset != int64(lastAt) || rec.TornBytes != int64(len(b)-lastAt) {
+				t.Fatalf("recovery %+v, want the tail of %s cut at %d", rec, p, lastAt)
 			}
 			appendAll(t, l, "next")
 			l.Close()
@@ -199,6 +215,58 @@ func TestTornTailIsTruncatedAndReported(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeSegment writes segment n of dir holding records with the given LSNs
+// and synced LSNs, payload "p<lsn>".
+func writeSegment(t *testing.T, dir string, n uint64, lsns, synced []uint64) []byte {
+	t.Helper()
+	b := []byte(segmentMagic)
+	for i, lsn := range lsns {
+		b = appendRecord(b, lsn, synced[i], fmt.Appendf(nil, "p%d", lsn))
+	}
+	if err := os.WriteFile(segmentPath(dir, n), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDamageIsTornOnlyWithoutARecordWrittenAfterItsSync(t *testing.T) {
+	// Records 1-5 each synced before the next was appended; 6, 7 and 8
+	// appended in one group that was never synced, whose pages may reach
+	// the disk in any order.
+	lsns := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
+	synced := []uint64{1, 2, 3, 4, 5, 6, 6, 6}
+	recAt := func(b []byte, i int) int {
+		off := magicSize
+		for range i {
+			fr, _ := readFrame(b[off:])
+			off += fr.size
+		}
+		return off
+	}
+	t.Run("damage inside the unsynced group", func(t *testing.T) {
+		dir := t.TempDir()
+		b := writeSegment(t, dir, 1, lsns, synced)
+		at := recAt(b, 5)
+		b[at+headerSize] ^= 1
+		os.WriteFile(segmentPath(dir, 1), b, 0o644)
+		_, got, rec := collect(t, dir, Options{})
+		if len(got) != 5 || rec.TornOffset != int64(at) {
+			t.Fatalf("replayed %q, recovery %+v: want records 1-5 and the group cut at %d", got, rec, at)
+		}
+	})
+	t.Run("damage to a synced record", func(t *testing.T) {
+		dir := t.TempDir()
+		b := writeSegment(t, dir, 1, lsns, synced)
+		at := recAt(b, 4)
+		b[at+headerSize] ^= 1
+		os.WriteFile(segmentPath(dir, 1), b, 0o644)
+		_, _, err := Open(dir, Options{}, func([]byte) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", at)) || !strings.Contains(err.Error(), "not torn") {
+			t.Fatalf("Open: %v, want damage reported at offset %d", err, at)
+		}
+	})
 }
 
 func copyDir(t *testing.T, from, to string) {

@@ -42,6 +42,9 @@ func Open(dir string, opts Options, apply func(payload []byte) error) (*Log, Rec
 	if opts.CompactBytes <= 0 {
 		opts.CompactBytes = DefaultCompactBytes
 	}
+	if opts.PreallocBytes <= 0 {
+		opts.PreallocBytes = DefaultPreallocBytes
+	}
 	var rec Recovery
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, rec, fmt.Errorf("wal: create directory: %w", err)
@@ -99,8 +102,12 @@ func Open(dir string, opts Options, apply func(payload []byte) error) (*Log, Rec
 	seg := first
 	if len(segs) > 0 {
 		seg = segs[len(segs)-1] + 1
+		// What was replayed is durable before anything is appended after it.
+		if err := syncPath(segmentPath(dir, segs[len(segs)-1])); err != nil {
+			return nil, rec, fmt.Errorf("wal: sync recovered segment: %w", err)
+		}
 	}
-	f, err := createSegment(dir, seg)
+	f, filled, err := createSegment(dir, seg, opts.PreallocBytes)
 	if err != nil {
 		return nil, rec, err
 	}
@@ -109,19 +116,22 @@ func Open(dir string, opts Options, apply func(payload []byte) error) (*Log, Rec
 		opts:    opts,
 		cur:     newGroup(),
 		next:    next,
-		written: next,
 		kick:    make(chan struct{}, 1),
 		rotates: make(chan chan rotation),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		extend:  make(chan struct{}, 1),
 		compact: make(chan struct{}, 1),
 		f:       f,
 		seg:     seg,
-		segSize: magicSize,
 	}
+	l.synced.Store(next)
+	l.written.Store(next)
+	l.pos.Store(magicSize)
+	l.filled.Store(filled)
 	l.snapped.Store(snapSize)
 	l.grew(rec.Bytes)
-	go l.run()
+	l.start()
 	rec.Took = time.Since(start)
 	return l, rec, nil
 }
@@ -147,11 +157,15 @@ func replaySegment(dir string, n, next uint64, last bool, apply func([]byte) err
 	for off < len(b) {
 		fr, st := readFrame(b[off:])
 		if st != frameOK {
+			if allZero(b[off:]) {
+				// The preallocated part never written: the segment's end.
+				break
+			}
 			if !last {
 				return 0, fmt.Errorf("wal: %s: offset %d: %v in a segment that later ones follow: the log is damaged", path, off, st)
 			}
-			if at, ok := validFrameAfter(b[off+1:], next-1); ok {
-				return 0, fmt.Errorf("wal: %s: offset %d: %v, with an intact record at offset %d after it: the log is damaged, not torn", path, off, st, off+1+at)
+			if at, ok := syncedFrameAfter(b[off+1:], next); ok {
+				return 0, fmt.Errorf("wal: %s: offset %d: %v, with a record written after it was synced at offset %d: the log is damaged, not torn", path, off, st, off+1+at)
 			}
 			rec.Torn, rec.TornOffset, rec.TornBytes = path, int64(off), int64(len(b)-off)
 			return next, truncate(path, int64(off))

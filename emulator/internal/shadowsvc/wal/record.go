@@ -5,8 +5,9 @@ import (
 	"hash/crc32"
 )
 
-// headerSize is the size of a record's header: checksum, length and LSN.
-const headerSize = 16
+// headerSize is the size of a record's header: checksum, length, LSN and
+// synced LSN.
+const headerSize = 24
 
 // MaxRecord bounds one record's payload; recovery treats a larger length
 // as damage.
@@ -25,12 +26,14 @@ const (
 // in hardware.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// appendRecord appends one framed record to b.
-func appendRecord(b []byte, lsn uint64, payload []byte) []byte {
+// appendRecord appends one framed record to b; synced is the LSN below
+// which the log was fsynced when the record was appended.
+func appendRecord(b []byte, lsn, synced uint64, payload []byte) []byte {
 	start := len(b)
 	b = append(b, make([]byte, headerSize)...)
 	binary.BigEndian.PutUint32(b[start+4:], uint32(len(payload)))
 	binary.BigEndian.PutUint64(b[start+8:], lsn)
+	binary.BigEndian.PutUint64(b[start+16:], synced)
 	b = append(b, payload...)
 	binary.BigEndian.PutUint32(b[start:], crc32.Checksum(b[start+4:], castagnoli))
 	return b
@@ -39,6 +42,7 @@ func appendRecord(b []byte, lsn uint64, payload []byte) []byte {
 // frame is one decoded record.
 type frame struct {
 	lsn     uint64
+	synced  uint64
 	payload []byte
 	size    int // header and payload
 }
@@ -82,20 +86,33 @@ func readFrame(b []byte) (frame, frameStatus) {
 	if crc32.Checksum(b[4:end], castagnoli) != binary.BigEndian.Uint32(b) {
 		return frame{}, frameChecksum
 	}
-	return frame{lsn: binary.BigEndian.Uint64(b[8:]), payload: b[headerSize:end], size: end}, frameOK
+	return frame{lsn: binary.BigEndian.Uint64(b[8:]), synced: binary.BigEndian.Uint64(b[16:]), payload: b[headerSize:end], size: end}, frameOK
 }
 
-// validFrameAfter reports the offset of the first intact record in b whose
-// LSN is above lsn, if any: intact records after a damaged one mean the
-// damage is not a torn tail.
-func validFrameAfter(b []byte, lsn uint64) (int, bool) {
+// syncedFrameAfter reports the offset of the first intact record in b that
+// was appended after record lsn was fsynced. Such a record proves that a
+// damaged record lsn before it had been acknowledged: the damage is not a
+// torn write of the last, unsynced records, whose pages may reach the disk
+// in any order.
+func syncedFrameAfter(b []byte, lsn uint64) (int, bool) {
 	for off := 0; off+headerSize <= len(b); off++ {
 		if l := binary.BigEndian.Uint64(b[off+8:]); l <= lsn || l-lsn > uint64(len(b)) {
 			continue
 		}
-		if _, st := readFrame(b[off:]); st == frameOK {
+		if fr, st := readFrame(b[off:]); st == frameOK && fr.synced > lsn {
 			return off, true
 		}
 	}
 	return 0, false
+}
+
+// allZero reports whether b holds only zero bytes: the preallocated,
+// never written end of a segment.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

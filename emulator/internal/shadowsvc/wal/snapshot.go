@@ -43,7 +43,7 @@ func writeSnapshot(dir string, seg, nextLSN uint64, emit func(add func(payload [
 		size  int64
 	)
 	put := func(lsn uint64, payload []byte) error {
-		frame = appendRecord(frame[:0], lsn, payload)
+		frame = appendRecord(frame[:0], lsn, 0, payload)
 		size += int64(len(frame))
 		_, err := w.Write(frame)
 		return err
