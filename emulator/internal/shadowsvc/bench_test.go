@@ -2,8 +2,11 @@ package shadowsvc
 
 import (
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // discard is a Publisher that counts and drops messages.
@@ -79,5 +82,107 @@ func BenchmarkHandleIgnoredTopic(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Handle(nil, "$aws/things/t/shadow/update/accepted", payload)
+	}
+}
+
+// benchmarkDurable drives updates of 2000 shadows from 64 goroutines, as
+// 64 connections with one request in flight each, with the given
+// durability, and reports the process's CPU per update beside ns/op.
+func benchmarkDurable(b *testing.B, d Durability) {
+	pub := &discard{}
+	s, err := New(Config{DataDir: b.TempDir(), Durability: d}, pub)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	topics := make([]string, 2000)
+	for i := range topics {
+		topics[i] = shadowTopic(fmt.Sprintf("sim-%05d", i), "", "update")
+	}
+	payload := []byte(`{"state":{"reported":{"temperature":21.5,"humidity":40.25,"battery":87,"seq":12345}},"clientToken":"bench"}`)
+	var next atomic.Uint64
+	b.SetParallelism(32)
+	cpu0 := processCPU()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var c Conn
+		i := next.Add(1) * 7919
+		for pb.Next() {
+			i++
+			s.Handle(&c, topics[i%uint64(len(topics))], payload)
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
+}
+
+func BenchmarkDurableUpdateSync(b *testing.B)  { benchmarkDurable(b, DurabilitySync) }
+func BenchmarkDurableUpdateAsync(b *testing.B) { benchmarkDurable(b, DurabilityAsync) }
+func BenchmarkDurableUpdateOff(b *testing.B)   { benchmarkDurable(b, DurabilityOff) }
+
+// benchmarkPaced sends rate updates per second for 3 s over 2000 shadows
+// from 64 goroutines, each waiting for its answer as a connection with one
+// request in flight would, and reports the CPU per update and the wait
+// percentiles. It is the emulator's regime below its knee, where a group
+// commit gathers few changes.
+func benchmarkPaced(b *testing.B, cfg Config, rate int) {
+	cfg.DataDir = b.TempDir()
+	s, err := New(cfg, &discard{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	topics := make([]string, 2000)
+	for i := range topics {
+		topics[i] = shadowTopic(fmt.Sprintf("sim-%05d", i), "", "update")
+	}
+	payload := []byte(`{"state":{"reported":{"temperature":21.5,"humidity":40.25,"battery":87,"seq":12345}},"clientToken":"bench"}`)
+	const workers = 64
+	const window = 3 * time.Second
+	per := time.Duration(int64(time.Second) * workers / int64(rate))
+	var mu sync.Mutex
+	var lat []time.Duration
+	for range b.N {
+		cpu0 := processCPU()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				var c Conn
+				var mine []time.Duration
+				next := start.Add(per * time.Duration(w) / workers)
+				for i := w; time.Since(start) < window; i += workers {
+					time.Sleep(time.Until(next))
+					t0 := time.Now()
+					s.Handle(&c, topics[i%len(topics)], payload)
+					mine = append(mine, time.Since(t0))
+					next = next.Add(per)
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(len(lat)), "cpu-µs/update")
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/window.Seconds()/float64(b.N), "updates/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+func BenchmarkPacedUpdates(b *testing.B) {
+	for _, rate := range []int{2000, 5000} {
+		for _, tc := range []struct {
+			name string
+			cfg  Config
+		}{
+			{"off", Config{Durability: DurabilityOff}},
+			{"async", Config{Durability: DurabilityAsync}},
+			{"sync", Config{Durability: DurabilitySync}},
+		} {
+			b.Run(fmt.Sprintf("rate=%d/%s", rate, tc.name), func(b *testing.B) { benchmarkPaced(b, tc.cfg, rate) })
+		}
 	}
 }

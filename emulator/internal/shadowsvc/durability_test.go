@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shadowload/shadowload/emulator/internal/shadowsvc/wal"
 )
@@ -285,4 +286,79 @@ func TestAStuckPublishStallsNoOtherShadowAndKeepsOrder(t *testing.T) {
 	if fmt.Sprint(versions) != "[1 2]" {
 		t.Fatalf("stuck shadow's accepted versions in publish order: %v, want [1 2]", versions)
 	}
+}
+
+func TestCloseIsBoundedWithAStuckPublisherAndKeepsTheChange(t *testing.T) {
+	dir := t.TempDir()
+	p := &blockingPublisher{recorder: newRecorder(), stuck: "/stuck/", entered: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(p.release)
+	s, err := New(Config{DataDir: dir}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.closeWait = 50 * time.Millisecond
+	go s.Handle(nil, shadowTopic("stuck", "", "update"), []byte(`{"state":{"reported":{"n":1}}}`))
+	<-p.entered
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return with a publish stuck")
+	}
+	s2, rec := newTestService(t, Config{DataDir: copyDataDir(t, dir)})
+	if v := getVersion(t, s2, rec, "stuck", ""); v != 1 {
+		t.Fatalf("after Close with a stuck publish: version %d, want 1", v)
+	}
+}
+
+func TestNewCutsATornTailAndRefusesDamageBeforeIt(t *testing.T) {
+	dir := t.TempDir()
+	s, rec := newTestService(t, Config{DataDir: dir})
+	for i := range 5 {
+		handle(t, s, nil, shadowTopic("t", "", "update"), fmt.Sprintf(`{"state":{"reported":{"i":%d}}}`, i))
+	}
+	rec.wait(t, 10)
+	crashed := copyDataDir(t, dir)
+	segs, _ := filepath.Glob(filepath.Join(shadowDir(crashed), "wal-*.log"))
+	var seg string
+	for _, p := range segs {
+		if fi, _ := os.Stat(p); fi.Size() > 8 {
+			seg = p
+		}
+	}
+	full, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The records end where the segment's preallocated zeros begin.
+	probe, _ := newTestService(t, Config{DataDir: copyDataDir(t, crashed)})
+	end := 8 + int(probe.Recovered().Bytes)
+	t.Run("torn tail", func(t *testing.T) {
+		d := copyDataDir(t, crashed)
+		p := filepath.Join(shadowDir(d), filepath.Base(seg))
+		os.WriteFile(p, full[:end-7], 0o644)
+		s, rec := newTestService(t, Config{DataDir: d})
+		got := s.Recovered()
+		if got.Torn != p || got.Records != 4 || !strings.Contains(got.String(), "torn tail") {
+			t.Fatalf("recovered %+v (%s), want 4 records and the torn tail of %s reported", got, got, p)
+		}
+		if v := getVersion(t, s, rec, "t", ""); v != 4 {
+			t.Fatalf("version %d after cutting the torn last update, want 4", v)
+		}
+	})
+	t.Run("flipped byte", func(t *testing.T) {
+		d := copyDataDir(t, crashed)
+		p := filepath.Join(shadowDir(d), filepath.Base(seg))
+		b := append([]byte(nil), full...)
+		b[8+30] ^= 0x01 // inside the first record
+		os.WriteFile(p, b, 0o644)
+		_, err := New(Config{DataDir: d}, newRecorder())
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "offset 8") {
+			t.Fatalf("New with a flipped byte in the first record: %v, want an error naming %s at offset 8", err, p)
+		}
+	})
 }

@@ -83,9 +83,10 @@ type Service struct {
 	lost atomic.Uint64
 
 	// active counts Handle calls in progress; idle receives when it drops
-	// to zero after Close began.
-	active atomic.Int64
-	idle   chan struct{}
+	// to zero after Close began. Close waits for them at most closeWait.
+	active    atomic.Int64
+	idle      chan struct{}
+	closeWait time.Duration
 
 	errMu sync.Mutex
 	err   error
@@ -126,15 +127,16 @@ func New(cfg Config, pub Publisher) (*Service, error) {
 		return nil, fmt.Errorf("shadowsvc: config SyncInterval %v: want 0 (the default) or more", cfg.SyncInterval)
 	}
 	s := &Service{
-		pub:      pub,
-		lim:      cfg.Limits,
-		now:      cfg.Now,
-		latency:  lat,
-		stall:    stall,
-		inFlight: cfg.InFlightPerConn,
-		maxToken: cfg.Limits.MaxClientTokenBytes,
-		store:    newStore(),
-		idle:     make(chan struct{}, 1),
+		pub:       pub,
+		lim:       cfg.Limits,
+		now:       cfg.Now,
+		latency:   lat,
+		stall:     stall,
+		inFlight:  cfg.InFlightPerConn,
+		maxToken:  cfg.Limits.MaxClientTokenBytes,
+		store:     newStore(),
+		idle:      make(chan struct{}, 1),
+		closeWait: closeWait,
 	}
 	s.durability = durability
 	if s.now == nil {
@@ -245,6 +247,8 @@ func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 	case s.log != nil && s.log.Err() != nil:
 		r.conn = c
 		s.internalFailure(e, t, &r, payload)
+		// The rejection reveals nothing that waits for the log.
+		e.logged = wal.Ticket{}
 	default:
 		r.conn = c
 		if s.apply(e, t, &r, payload, now.Unix()) {
@@ -388,7 +392,7 @@ func (s *Service) Close() error {
 
 // waitIdle waits, at most closeWait, for the Handle calls in progress.
 func (s *Service) waitIdle() {
-	deadline := time.NewTimer(closeWait)
+	deadline := time.NewTimer(s.closeWait)
 	defer deadline.Stop()
 	for s.active.Load() > 0 {
 		select {
