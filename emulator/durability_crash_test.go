@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -39,7 +40,7 @@ func TestCrashChildEmulator(t *testing.T) {
 	if dir == "" {
 		t.Skip("runs only as the child of TestAcknowledgedUpdatesSurviveSIGKILL")
 	}
-	e, err := New(Config{DataDir: dir, Listen: "127.0.0.1:0", Limits: LimitsNone, Logger: quietLogger(),
+	e, err := New(Config{DataDir: dir, Listen: "127.0.0.1:0", Limits: LimitsNone, Logger: slog.New(slog.DiscardHandler),
 		Durability: Durability(os.Getenv(crashChildDurabilityEnv))})
 	if err != nil {
 		fmt.Println("ERROR", err)
@@ -143,6 +144,10 @@ type crashFleet struct {
 
 const crashShared = "crash-shared"
 
+// crashPolicy lets every thing of the test do anything, so that all of them
+// can update the shared shadows and the checker can read every shadow.
+const crashPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}`
+
 func crashThing(i int) string { return fmt.Sprintf("crash-%02d", i) }
 
 // provisionCrashFleet creates the CA and registers n things allowed to do
@@ -159,7 +164,7 @@ func provisionCrashFleet(t *testing.T, dir string, n int) crashFleet {
 	}
 	defer reg.Close()
 	ctx := context.Background()
-	if err := reg.EnsurePolicy(ctx, "open", openPolicy); err != nil {
+	if err := reg.EnsurePolicy(ctx, "crash-open", crashPolicy); err != nil {
 		t.Fatal(err)
 	}
 	f := crashFleet{roots: ca.Pool()}
@@ -168,7 +173,7 @@ func provisionCrashFleet(t *testing.T, dir string, n int) crashFleet {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := reg.RegisterThing(ctx, crashThing(i), id.CertPEM, "open"); err != nil {
+		if _, err := reg.RegisterThing(ctx, crashThing(i), id.CertPEM, "crash-open"); err != nil {
 			t.Fatal(err)
 		}
 		cert, err := id.TLSCertificate()
