@@ -127,18 +127,18 @@ func New(cfg Config, pub Publisher) (*Service, error) {
 		return nil, fmt.Errorf("shadowsvc: config SyncInterval %v: want 0 (the default) or more", cfg.SyncInterval)
 	}
 	s := &Service{
-		pub:       pub,
-		lim:       cfg.Limits,
-		now:       cfg.Now,
-		latency:   lat,
-		stall:     stall,
-		inFlight:  cfg.InFlightPerConn,
-		maxToken:  cfg.Limits.MaxClientTokenBytes,
-		store:     newStore(),
-		idle:      make(chan struct{}, 1),
-		closeWait: closeWait,
+		pub:        pub,
+		lim:        cfg.Limits,
+		now:        cfg.Now,
+		latency:    lat,
+		stall:      stall,
+		inFlight:   cfg.InFlightPerConn,
+		maxToken:   cfg.Limits.MaxClientTokenBytes,
+		durability: durability,
+		store:      newStore(),
+		idle:       make(chan struct{}, 1),
+		closeWait:  closeWait,
 	}
-	s.durability = durability
 	if s.now == nil {
 		s.now = time.Now
 	}
