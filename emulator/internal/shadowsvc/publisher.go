@@ -1,11 +1,14 @@
 package shadowsvc
 
 // Publisher publishes a message through the broker, as the broker's inline
-// client does. The service calls it for one shadow at a time, either while
-// holding that shadow's lock or from its scheduler goroutine, and never
-// while holding any other lock of its own, so it should not block for long.
-// Each payload is freshly allocated and never touched by the service again:
-// the publisher may keep it.
+// client does. The service calls it holding no lock of its own, from a
+// Handle call's goroutine (not necessarily the one whose request the
+// response answers) or from its scheduler goroutine; the responses of one
+// shadow are published by one goroutine at a time, in the order their
+// requests were applied. A Publish that blocks holds back only the later
+// responses of that shadow, so it should not block for long. Each payload
+// is freshly allocated and never touched by the service again: the
+// publisher may keep it.
 type Publisher interface {
 	Publish(topic string, payload []byte)
 }
