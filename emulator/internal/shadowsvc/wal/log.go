@@ -122,6 +122,7 @@ type Log struct {
 	fileMu sync.Mutex
 	f      *os.File
 	seg    uint64
+	closed bool // f is closed for good; guarded by fileMu
 	// pos is the offset of the next write in the segment; only the writer
 	// goroutine changes it, under fileMu when it writes past filled.
 	pos atomic.Int64
@@ -252,6 +253,7 @@ func (l *Log) run() {
 			if err := l.f.Close(); err != nil {
 				l.fail(err)
 			}
+			l.closed = true
 			l.fileMu.Unlock()
 			return
 		}
@@ -268,7 +270,9 @@ func (l *Log) syncLoop() {
 		select {
 		case <-t.C:
 			l.fileMu.Lock()
-			l.sync()
+			if !l.closed {
+				l.sync()
+			}
 			l.fileMu.Unlock()
 		case <-l.stop:
 			return
@@ -288,7 +292,7 @@ func (l *Log) extendLoop() {
 			return
 		}
 		l.fileMu.Lock()
-		if l.Err() == nil && l.filled.Load()-l.pos.Load() < l.opts.PreallocBytes/2 {
+		if !l.closed && l.Err() == nil && l.filled.Load()-l.pos.Load() < l.opts.PreallocBytes/2 {
 			if err := fill(l.f, max(l.filled.Load(), l.pos.Load()), l.opts.PreallocBytes, zeros); err != nil {
 				l.fail(fmt.Errorf("wal: preallocate %s: %w", segmentPath(l.dir, l.seg), err))
 			} else {
