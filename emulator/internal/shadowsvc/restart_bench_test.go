@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // fillShadows writes history updates to each of n shadows (async, from 32
@@ -67,15 +69,18 @@ func BenchmarkRestart(b *testing.B) {
 		b.Run(fmt.Sprintf("shadows=%d/history=%d/%s", shadows, tc.history, state), func(b *testing.B) {
 			src := fillShadows(b, shadows, tc.history, tc.closed)
 			var rec Recovery
+			var took []time.Duration
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
 				dir := copyDataDir(b, src)
 				b.StartTimer()
+				t0 := time.Now()
 				s, err := New(Config{DataDir: dir}, &discard{})
 				if err != nil {
 					b.Fatal(err)
 				}
+				took = append(took, time.Since(t0))
 				b.StopTimer()
 				rec = s.Recovered()
 				s.Close()
@@ -85,6 +90,10 @@ func BenchmarkRestart(b *testing.B) {
 			if rec.Shadows != shadows {
 				b.Fatalf("recovered %+v, want %d shadows", rec, shadows)
 			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[0].Milliseconds()), "min-ms")
+			b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "median-ms")
+			b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "max-ms")
 			b.ReportMetric(float64(rec.Records), "log-records")
 			b.ReportMetric(float64(rec.SnapshotRecords), "snapshot-records")
 		})
