@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,7 +52,21 @@ func TestCrashChildEmulator(t *testing.T) {
 		os.Exit(2)
 	}
 	fmt.Printf("ADDR %s\nRECOVERED %s\n", e.Addr(), e.ShadowRecovery())
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	eof := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(eof)
+	}()
+	select {
+	case <-term:
+		if err := e.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "close:", err)
+			os.Exit(1)
+		}
+	case <-eof:
+	}
 	os.Exit(0)
 }
 
@@ -109,6 +124,23 @@ func startCrashChild(t *testing.T, dir string) *crashChild {
 		t.Fatal("child emulator did not start within 30s")
 	}
 	return c
+}
+
+// terminate sends SIGTERM and returns how long the child took to exit and
+// its exit error.
+func (c *crashChild) terminate(bound time.Duration) (time.Duration, error) {
+	start := time.Now()
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- c.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		return time.Since(start), err
+	case <-time.After(bound):
+		_ = c.cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		return time.Since(start), fmt.Errorf("still running %v after SIGTERM", bound)
+	}
 }
 
 // kill sends SIGKILL and reaps the child.
@@ -430,6 +462,54 @@ func TestAcknowledgedUpdatesSurviveSIGKILL(t *testing.T) {
 	defer l.mu.Unlock()
 	if l.acked < rounds*clients {
 		t.Fatalf("only %d updates acknowledged in %d rounds: the load did not run", l.acked, rounds)
+	}
+	if len(l.errs) > 0 {
+		t.Fatalf("%d violations, first: %s", len(l.errs), strings.Join(l.errs[:min(5, len(l.errs))], "\n"))
+	}
+}
+
+func TestSIGTERMUnderLoadExitsPromptlyWithEverythingDurable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts emulator child processes")
+	}
+	const clients = 12
+	dir := t.TempDir()
+	f := provisionCrashFleet(t, dir, clients)
+	l := &crashLedger{version: map[string]int64{}, floor: map[string]int64{}, seen: map[string]map[int64]bool{}, seq: map[string]map[int]int64{}}
+	seqs := make([]int64, clients)
+	child := startCrashChild(t, dir)
+	conns := make([]*crashClient, clients)
+	for i := range conns {
+		conns[i] = dialCrash(t, f, child.addr, i)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() { c.drive(l, stop, &seqs[i]) })
+	}
+	time.Sleep(300 * time.Millisecond)
+	took, err := child.terminate(10 * time.Second)
+	close(stop)
+	wg.Wait()
+	for _, c := range conns {
+		c.mc.Disconnect(0)
+	}
+	if err != nil {
+		t.Fatalf("SIGTERM with %d clients sending: %v after %v", clients, err, took)
+	}
+	l.mu.Lock()
+	acked := l.acked
+	l.mu.Unlock()
+	child = startCrashChild(t, dir)
+	t.Logf("exited %v after SIGTERM with %d updates acknowledged; restart recovered %s", took.Round(time.Millisecond), acked, child.recovered)
+	if !strings.Contains(child.recovered, "from a snapshot") || strings.Contains(child.recovered, "log records replayed") {
+		t.Errorf("restart after SIGTERM recovered %q, want a snapshot written at shutdown and no log to replay", child.recovered)
+	}
+	l.check(t, f, child.addr, clients)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.acked == 0 {
+		t.Fatal("no update acknowledged before SIGTERM: the load did not run")
 	}
 	if len(l.errs) > 0 {
 		t.Fatalf("%d violations, first: %s", len(l.errs), strings.Join(l.errs[:min(5, len(l.errs))], "\n"))

@@ -34,7 +34,7 @@ func (r Recovery) String() string {
 	case r.Snapshot != "":
 		fmt.Fprintf(&b, " from a snapshot of %d records", r.SnapshotRecords)
 	}
-	if r.Records > 0 || r.Segments > 0 {
+	if r.Records > 0 {
 		fmt.Fprintf(&b, ", %d log records replayed from %d segments (%d bytes)", r.Records, r.Segments, r.Bytes)
 	}
 	if r.Torn != "" {
