@@ -157,3 +157,19 @@ func TestNewReportsAnUnreadableStateFile(t *testing.T) {
 		t.Fatalf("New with a directory as state file: %v, want a load error", err)
 	}
 }
+
+func FuzzDecodeShadowRecord(f *testing.F) {
+	f.Add(appendShadowRecord(nil, key{thing: "t", name: "n"}, []byte("blob")))
+	f.Add([]byte{0})
+	f.Add([]byte{5, 'a'})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		k, blob, err := decodeShadowRecord(p)
+		if err != nil {
+			return
+		}
+		k2, blob2, err := decodeShadowRecord(appendShadowRecord(nil, k, blob))
+		if err != nil || k2 != k || string(blob2) != string(blob) {
+			t.Fatalf("record %q decodes to %+v, %q, which re-decodes as %+v, %q, %v", p, k, blob, k2, blob2, err)
+		}
+	})
+}

@@ -91,7 +91,7 @@ func createSegment(dir string, n uint64, prealloc int64) (*os.File, int64, error
 	return f, magicSize + prealloc, nil
 }
 
-// syncFile fsyncs the file at path.
+// syncPath fsyncs the file at path.
 func syncPath(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {

@@ -148,8 +148,9 @@ func replaySegment(dir string, n, next uint64, last bool, apply func([]byte) err
 	if len(b) < magicSize || string(b[:magicSize]) != segmentMagic {
 		if last && len(b) < magicSize && string(b) == segmentMagic[:len(b)] {
 			// Created but its magic never fully written: nothing in it.
+			// Completing the magic keeps it a valid, empty segment.
 			rec.Torn, rec.TornOffset, rec.TornBytes = path, 0, int64(len(b))
-			return next, truncate(path, 0)
+			return next, rewriteMagic(path)
 		}
 		return 0, fmt.Errorf("wal: %s: offset 0: want the segment magic %q", path, segmentMagic)
 	}
@@ -182,6 +183,14 @@ func replaySegment(dir string, n, next uint64, last bool, apply func([]byte) err
 		rec.Bytes += int64(fr.size)
 	}
 	return next, nil
+}
+
+// rewriteMagic makes path hold just the segment magic, synced.
+func rewriteMagic(path string) error {
+	if err := os.WriteFile(path, []byte(segmentMagic), 0o644); err != nil {
+		return fmt.Errorf("wal: complete the magic of %s: %w", path, err)
+	}
+	return syncPath(path)
 }
 
 // truncate cuts path to size and syncs it.
