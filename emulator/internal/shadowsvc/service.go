@@ -16,10 +16,6 @@ import (
 // publish their responses once everything is durable.
 const closeWait = 5 * time.Second
 
-// maxCommitting bounds the requests waiting for their commit; Handle waits
-// for room beyond it, which slows the connections sending them.
-const maxCommitting = 1 << 16
-
 // Config configures a [Service]. The zero value is an in-memory service
 // with AWS's document limits, no request limits and no added delay.
 type Config struct {
@@ -86,11 +82,8 @@ type Service struct {
 	// logged.
 	lost atomic.Uint64
 
-	// committing holds a token for each request waiting for its commit.
-	committing chan struct{}
-	// active counts Handle calls in progress and requests waiting for
-	// their commit; idle receives when it drops to zero after Close
-	// began. Close waits for them at most closeWait.
+	// active counts Handle calls in progress; idle receives when it drops
+	// to zero after Close began. Close waits for them at most closeWait.
 	active    atomic.Int64
 	idle      chan struct{}
 	closeWait time.Duration
@@ -144,7 +137,6 @@ func New(cfg Config, pub Publisher) (*Service, error) {
 		durability: durability,
 		store:      newStore(),
 		idle:       make(chan struct{}, 1),
-		committing: make(chan struct{}, maxCommitting),
 		closeWait:  closeWait,
 	}
 	if s.now == nil {
@@ -205,15 +197,13 @@ func (s *Service) elapsed() int64 { return int64(s.now().Sub(s.start)) }
 // request topic, including the response topics (…/accepted and so on) when
 // clients publish on them. The request is applied at once, in arrival order
 // for its shadow. An accepted change is logged, and no response revealing
-// it is published before the log holds it durably (per Durability): a
-// goroutine waits for that commit, typically well under a few
-// milliseconds, and then publishes, never holding a lock of the service
-// while it does; Handle itself returns at once, unless maxCommitting
-// requests already wait. Responses of one shadow are published in the
-// order their requests were applied, possibly by the goroutine of another
-// request on that shadow. With Latency or Stall the responses go to the
-// scheduler instead, which publishes them later. After Close, requests are
-// dropped.
+// it is published before the log holds it durably (per Durability): Handle
+// waits for that commit, typically well under a few milliseconds, and then
+// publishes, never holding a lock of the service while it does. Responses
+// of one shadow are published in the order their requests were applied,
+// possibly by the goroutine handling another request on that shadow. With
+// Latency or Stall the responses go to the scheduler instead, which
+// publishes them later. After Close, requests are dropped.
 func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 	t, err := shadow.ParseTopic(topic)
 	if err != nil || t.Kind != shadow.KindRequest {
@@ -277,21 +267,8 @@ func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 
 	// Once this request's state is durable, every response before it on
 	// this shadow is too; publish them all unless another goroutine is.
-	// The wait for the commit happens beside the connection, so that its
-	// next requests join the same group commit instead of each waiting
-	// for an fsync of its own.
-	if commit.Done() {
-		s.drain(e)
-		return true
-	}
-	s.committing <- struct{}{}
-	s.active.Add(1)
-	go func() {
-		defer s.leave()
-		_ = commit.Wait()
-		<-s.committing
-		s.drain(e)
-	}()
+	_ = commit.Wait()
+	s.drain(e)
 	return true
 }
 
