@@ -173,10 +173,11 @@ func benchmarkPaced(b *testing.B, cfg Config, rate int) {
 				var c Conn
 				var mine []time.Duration
 				next := start.Add(per * time.Duration(w) / workers)
-				for i := w; time.Since(start) < window; i += workers {
+				// Worker w owns the shadows w, w+workers, w+2*workers, …
+				for n := 0; time.Since(start) < window; n++ {
 					time.Sleep(time.Until(next))
 					t0 := time.Now()
-					s.Handle(&c, topics[i%len(topics)], payload)
+					s.Handle(&c, topics[w+n%(len(topics)/workers)*workers], payload)
 					<-owner[w]
 					mine = append(mine, time.Since(t0))
 					next = next.Add(per)
