@@ -34,8 +34,8 @@ func parseDurability(d Durability) (Durability, error) {
 func (e *Emulator) ShadowRecovery() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.hook == nil || e.hook.shadow == nil {
+	if e.aws == nil || e.aws.shadow == nil {
 		return ""
 	}
-	return e.hook.shadow.recovered()
+	return e.aws.shadow.recovered()
 }
