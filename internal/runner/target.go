@@ -70,7 +70,10 @@ func startEmbedded(ctx context.Context, s *scenario.Scenario, logw io.Writer) (*
 		Limits:            emulator.LimitsProfile(s.Target.Emulator.Limits),
 		Latency:           s.Target.Emulator.Latency.String(),
 		HashMatchesDollar: s.Target.HashMatchesDollar,
-		Logger:            slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelError})),
+		// The data directory is temporary and removed after the run:
+		// fsyncing every update would cost the run and keep nothing.
+		Durability: emulator.DurabilityOff,
+		Logger:     slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
 		os.RemoveAll(dir)
