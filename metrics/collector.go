@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ type Collector struct {
 	lows     []int64
 	highs    []int64
 	history  []Interval
+	gauges   map[string]float64
 }
 
 // Collector returns the set's Collector, creating it on the first call; the
@@ -90,6 +92,18 @@ func (c *Collector) Interval(now time.Time) Interval {
 	return iv
 }
 
+// SetGauge sets the level of gauge name, such as the things connected now.
+// Every interval from the next one on records the latest level of every
+// gauge set so far.
+func (c *Collector) SetGauge(name string, v float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gauges == nil {
+		c.gauges = make(map[string]float64)
+	}
+	c.gauges[name] = v
+}
+
 // collectLocked gathers one interval. Callers hold c.mu.
 func (c *Collector) collectLocked(now time.Time) Interval {
 	c.set.mu.Lock()
@@ -133,6 +147,9 @@ func (c *Collector) collectLocked(now time.Time) Interval {
 		Counters: make(map[string]int64),
 	}
 	c.last = now
+	if len(c.gauges) > 0 {
+		iv.Gauges = maps.Clone(c.gauges)
+	}
 	for id, d := range c.defs {
 		switch d.kind {
 		case kindCounter:
@@ -146,8 +163,14 @@ func (c *Collector) collectLocked(now time.Time) Interval {
 			c.total[id].Merge(h)
 			if iv.Latencies == nil {
 				iv.Latencies = make(map[string]Summary)
+				iv.Histograms = make(map[string]string)
 			}
 			iv.Latencies[d.name] = summarize(h)
+			// Encoding a histogram of our own geometry into memory does
+			// not fail; an interval without it merges as a summary.
+			if enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+				iv.Histograms[d.name] = string(enc)
+			}
 		}
 	}
 	return iv

@@ -4,42 +4,50 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Merge combines the reports of the shards of one fleet, run side by side,
-// into one report. Run-wide figures are exact: counters add up and latency
-// histograms are decoded and merged, so the result equals recording every
-// value into one report.
+// into one report. Counters add up and latency histograms are decoded and
+// merged, so the result equals recording every value into one report.
 //
-//   - Start is the earliest start and Duration runs to the latest end.
-//   - Intervals are merged by position (second i of each shard): counters
-//     add up, and Count, Min, Max and Mean are exact, but the interval
-//     percentiles are the largest of the shards' (an upper bound: the shards'
-//     per-interval histograms are not kept).
+//   - Start is the earliest start; Duration is the longest, since shards
+//     run their schedules side by side (aligned by "run --start-at").
+//   - Intervals are merged by wall time: intervals of different shards
+//     whose ends are within half a second of the same whole second from
+//     the earliest one form one interval. Counters and gauges add up, and
+//     latency histograms merge exactly; an interval that kept only a
+//     summary (no histogram) merges with exact count, min, max and mean and
+//     the largest of the percentiles, an upper bound.
 //   - Config and Phases are the first shard's that has them; Errors keeps
 //     the first shard's message of each kind and Aborted the first shard's,
-//     prefixed with the shard's position; Invalid keeps every shard's
-//     reasons, prefixed with the shard's position; Thresholds are dropped, to
-//     be evaluated again on the merged report.
+//     prefixed with the shard; Invalid keeps every shard's reasons,
+//     prefixed with the shard; Thresholds and Verdict are dropped, to be
+//     evaluated again on the merged report.
 //   - Generator adds CPU seconds and cores, and keeps the worst utilization
 //     and the worst scheduler lag figures.
 //
-// Merge fails if the reports disagree on schema or bases, or a histogram
-// does not decode or does not fit the latency range.
+// Merge fails if the reports disagree on schema, bases or planned counts, a
+// histogram does not decode or does not fit the latency range, or reports
+// of a sharded run are not exactly its shards 0 to N-1, each once.
 func Merge(reports ...*Report) (*Report, error) {
 	if len(reports) == 0 {
 		return nil, errors.New("merge reports: want at least one report")
+	}
+	if err := checkShards(reports); err != nil {
+		return nil, err
 	}
 	out := &Report{
 		Schema:    Schema,
 		Counters:  make(map[string]int64),
 		Latencies: make(map[string]LatencyReport),
+		Merged:    len(reports),
 	}
-	var end time.Time
 	hists := make(map[string]*hdrhistogram.Histogram)
 	for i, r := range reports {
 		if r.Schema != Schema {
@@ -48,9 +56,7 @@ func Merge(reports ...*Report) (*Report, error) {
 		if out.Start.IsZero() || r.Start.Before(out.Start) {
 			out.Start = r.Start
 		}
-		if e := r.Start.Add(r.Duration); e.After(end) {
-			end = e
-		}
+		out.Duration = max(out.Duration, r.Duration)
 		if out.Config == nil && len(r.Config) > 0 {
 			out.Config = slices.Clone(r.Config)
 		}
@@ -71,14 +77,14 @@ func Merge(reports ...*Report) (*Report, error) {
 				if out.Errors == nil {
 					out.Errors = make(map[string]string)
 				}
-				out.Errors[kind] = fmt.Sprintf("shard %d: %s", i, msg)
+				out.Errors[kind] = fmt.Sprintf("%s: %s", shardName(r, i), msg)
 			}
 		}
 		if out.Phases == nil {
 			out.Phases = slices.Clone(r.Phases)
 		}
 		if r.Aborted != "" && out.Aborted == "" {
-			out.Aborted = fmt.Sprintf("shard %d: %s", i, r.Aborted)
+			out.Aborted = fmt.Sprintf("%s: %s", shardName(r, i), r.Aborted)
 		}
 		for name, base := range r.Bases {
 			if prev, ok := out.Bases[name]; ok && prev != base {
@@ -108,17 +114,15 @@ func Merge(reports ...*Report) (*Report, error) {
 			out.Latencies[name] = lr
 		}
 		for _, reason := range r.Invalid {
-			out.Invalid = append(out.Invalid, fmt.Sprintf("shard %d: %s", i, reason))
+			out.Invalid = append(out.Invalid, fmt.Sprintf("%s: %s", shardName(r, i), reason))
 		}
 		out.Generator = mergeGenerator(out.Generator, r.Generator)
-		for j, iv := range r.Intervals {
-			if j == len(out.Intervals) {
-				out.Intervals = append(out.Intervals, Interval{At: iv.At, Counters: make(map[string]int64)})
-			}
-			mergeInterval(&out.Intervals[j], iv)
-		}
 	}
-	out.Duration = end.Sub(out.Start)
+	ivs, err := mergeIntervals(reports)
+	if err != nil {
+		return nil, err
+	}
+	out.Intervals = ivs
 	for name, h := range hists {
 		lr, err := latencyReport(h, out.Latencies[name].BelowRange, out.Latencies[name].AboveRange)
 		if err != nil {
@@ -129,22 +133,141 @@ func Merge(reports ...*Report) (*Report, error) {
 	return out, nil
 }
 
-// mergeInterval adds iv to dst: counters exactly, latency summaries with
-// exact count, min, max and mean and upper-bound percentiles.
-func mergeInterval(dst *Interval, iv Interval) {
-	if iv.At.After(dst.At) {
-		dst.At = iv.At
-	}
-	dst.Elapsed = max(dst.Elapsed, iv.Elapsed)
-	for name, n := range iv.Counters {
-		dst.Counters[name] += n
-	}
-	for name, s := range iv.Latencies {
-		if dst.Latencies == nil {
-			dst.Latencies = make(map[string]Summary)
+// checkShards checks that reports of a sharded run are exactly its shards
+// 0 to N-1, each once. Reports of whole runs merge as they are.
+func checkShards(reports []*Report) error {
+	var count int
+	seen := map[int]int{}
+	for i, r := range reports {
+		if r.Shard == nil {
+			continue
 		}
-		dst.Latencies[name] = mergeSummary(dst.Latencies[name], s)
+		if count == 0 {
+			count = r.Shard.Count
+		}
+		switch {
+		case r.Shard.Count != count:
+			return fmt.Errorf("merge reports: report %d is shard %s, an earlier report is of a run in %d shards", i, r.Shard, count)
+		case r.Shard.Index < 0 || r.Shard.Index >= r.Shard.Count:
+			return fmt.Errorf("merge reports: report %d: shard %s out of range", i, r.Shard)
+		}
+		if j, dup := seen[r.Shard.Index]; dup {
+			return fmt.Errorf("merge reports: reports %d and %d are both shard %s", j, i, r.Shard)
+		}
+		seen[r.Shard.Index] = i
 	}
+	if count == 0 {
+		return nil
+	}
+	if len(seen) != len(reports) {
+		return fmt.Errorf("merge reports: %d reports are shards of a run and %d are not", len(seen), len(reports)-len(seen))
+	}
+	var missing []string
+	for k := range count {
+		if _, ok := seen[k]; !ok {
+			missing = append(missing, fmt.Sprintf("%d/%d", k, count))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("merge reports: shards %s missing: a merge of part of a fleet is not the fleet's result", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// shardName names report i of a merge for its messages.
+func shardName(r *Report, i int) string {
+	if r.Shard != nil {
+		return "shard " + r.Shard.String()
+	}
+	return fmt.Sprintf("report %d", i)
+}
+
+// mergeIntervals lines the reports' intervals up by wall time and merges
+// each line: see Merge.
+func mergeIntervals(reports []*Report) ([]Interval, error) {
+	var ref time.Time
+	for _, r := range reports {
+		for _, iv := range r.Intervals {
+			if ref.IsZero() || iv.At.Before(ref) {
+				ref = iv.At
+			}
+		}
+	}
+	type line struct {
+		iv    Interval
+		hists map[string]*hdrhistogram.Histogram
+	}
+	lines := map[int64]*line{}
+	for i, r := range reports {
+		for _, iv := range r.Intervals {
+			key := int64(math.Round(float64(iv.At.Sub(ref)) / float64(time.Second)))
+			l := lines[key]
+			if l == nil {
+				l = &line{iv: Interval{At: iv.At, Counters: make(map[string]int64)}, hists: map[string]*hdrhistogram.Histogram{}}
+				lines[key] = l
+			}
+			dst := &l.iv
+			if iv.At.After(dst.At) {
+				dst.At = iv.At
+			}
+			dst.Elapsed = max(dst.Elapsed, iv.Elapsed)
+			for name, n := range iv.Counters {
+				dst.Counters[name] += n
+			}
+			for name, v := range iv.Gauges {
+				if dst.Gauges == nil {
+					dst.Gauges = make(map[string]float64)
+				}
+				dst.Gauges[name] += v
+			}
+			for _, name := range slices.Sorted(maps.Keys(iv.Latencies)) {
+				if dst.Latencies == nil {
+					dst.Latencies = make(map[string]Summary)
+				}
+				dst.Latencies[name] = mergeSummary(dst.Latencies[name], iv.Latencies[name])
+				if _, ok := iv.Histograms[name]; !ok {
+					// A summary only: this line's percentiles stay bounds.
+					l.hists[name] = nil
+					continue
+				}
+				h, err := iv.Histogram(name)
+				if err != nil {
+					return nil, fmt.Errorf("merge reports: %s: %w", shardName(r, i), err)
+				}
+				acc, seen := l.hists[name]
+				switch {
+				case !seen:
+					acc = newHistogram()
+					l.hists[name] = acc
+				case acc == nil:
+					continue
+				}
+				if dropped := acc.Merge(h); dropped > 0 {
+					return nil, fmt.Errorf("merge reports: %s: interval latency %q: %d values outside %v..%v", shardName(r, i), name, dropped, LowestLatency, HighestLatency)
+				}
+			}
+		}
+	}
+	out := make([]Interval, 0, len(lines))
+	for _, key := range slices.Sorted(maps.Keys(lines)) {
+		l := lines[key]
+		for name, h := range l.hists {
+			if h == nil {
+				continue
+			}
+			l.iv.Latencies[name] = summarize(h)
+			enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+			if err != nil {
+				return nil, fmt.Errorf("merge reports: interval latency %q: encode histogram: %w", name, err)
+			}
+			if l.iv.Histograms == nil {
+				l.iv.Histograms = make(map[string]string)
+			}
+			l.iv.Histograms[name] = string(enc)
+		}
+		out = append(out, l.iv)
+	}
+	return out, nil
 }
 
 // mergeSummary combines two summaries of disjoint samples. Percentiles are

@@ -253,3 +253,43 @@ func TestSnapshotHoldsTheTotalsOfTheLastInterval(t *testing.T) {
 		t.Errorf("final update.sent = %d after a snapshot, want 7", final.Counters["update.sent"])
 	}
 }
+
+func TestIntervalsKeepHistogramsThatAddUpToTheRun(t *testing.T) {
+	s := NewSet()
+	lat := s.Latency("update.accepted")
+	s.Latency("get.accepted")
+	c := s.collectorAt(testStart)
+	r := s.NewRecorder()
+	for sec := range 3 {
+		for v := range 100 * (sec + 1) {
+			r.Record(lat, int64(v+1)*int64(time.Millisecond))
+		}
+		c.SetGauge("things.up", float64(10*(sec+1)))
+		c.Interval(testStart.Add(time.Duration(sec+1) * time.Second))
+	}
+	rep := c.FinalAt(testStart.Add(3 * time.Second))
+	sum := newHistogram()
+	for i, iv := range rep.Intervals {
+		if _, ok := iv.Histograms["get.accepted"]; ok {
+			t.Errorf("interval %d keeps a histogram of get.accepted, which recorded nothing", i)
+		}
+		h, err := iv.Histogram("update.accepted")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := summarize(h); got != iv.Latencies["update.accepted"] {
+			t.Errorf("interval %d: histogram summary %+v, interval says %+v", i, got, iv.Latencies["update.accepted"])
+		}
+		sum.Merge(h)
+		if got := iv.Gauges["things.up"]; got != float64(10*(i+1)) {
+			t.Errorf("interval %d: gauge things.up = %v, want %d", i, got, 10*(i+1))
+		}
+	}
+	total, err := rep.Histogram("update.accepted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Equals(total) {
+		t.Error("the intervals' histograms do not add up to the run's")
+	}
+}

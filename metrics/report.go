@@ -49,7 +49,24 @@ type Report struct {
 	// Thresholds do not judge an invalid run.
 	Invalid   []string   `json:"invalid,omitempty"`
 	Generator *Generator `json:"generator,omitempty"`
+	// Shard says which slice of a sharded run this report holds; nil for
+	// a whole run, and for the merge of every shard.
+	Shard *Shard `json:"shard,omitempty"`
+	// Merged counts the reports Merge combined into this one; 0 for a
+	// report of one process.
+	Merged int `json:"merged,omitempty"`
 }
+
+// Shard is one slice of a run split across processes: Index of Count,
+// from 0. Shard i runs the things whose fleet index is i modulo Count,
+// each with the slots the whole run's schedule gives it.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// String writes the shard as "i/N".
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
 // PhaseReport is one phase of the schedule as it ran.
 type PhaseReport struct {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -42,8 +43,35 @@ func summarize(h *hdrhistogram.Histogram) Summary {
 // interval. Latencies holds only metrics with at least one value in the
 // interval; Counters holds every declared counter.
 type Interval struct {
+	// At is the end of the interval, on the wall clock; the interval began
+	// Elapsed before it.
 	At        time.Time          `json:"at"`
 	Elapsed   time.Duration      `json:"elapsed_ns"`
 	Counters  map[string]int64   `json:"counters"`
 	Latencies map[string]Summary `json:"latencies,omitempty"`
+	// Histograms holds the histogram of every metric in Latencies
+	// (HdrHistogram V2 compressed, base64), so that any window of a run,
+	// and the intervals of shards, can be merged exactly.
+	Histograms map[string]string `json:"histograms,omitempty"`
+	// Gauges are levels sampled at At, such as the things connected.
+	Gauges map[string]float64 `json:"gauges,omitempty"`
+}
+
+// Histogram decodes the interval's histogram of latency metric name; a
+// metric that recorded nothing in the interval decodes as an empty
+// histogram. An interval that kept a summary but no histogram (a report
+// written before intervals kept them) is an error.
+func (iv *Interval) Histogram(name string) (*hdrhistogram.Histogram, error) {
+	enc, ok := iv.Histograms[name]
+	if !ok {
+		if iv.Latencies[name].Count > 0 {
+			return nil, fmt.Errorf("interval at %s: latency %q: no histogram kept", iv.At.UTC().Format(time.RFC3339), name)
+		}
+		return newHistogram(), nil
+	}
+	h, err := hdrhistogram.Decode([]byte(enc))
+	if err != nil {
+		return nil, fmt.Errorf("interval at %s: latency %q: decode histogram: %w", iv.At.UTC().Format(time.RFC3339), name, err)
+	}
+	return h, nil
 }
