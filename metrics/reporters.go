@@ -11,6 +11,11 @@ import (
 	"time"
 )
 
+// Reporter writes one view of a report: the summary, JSON, HTML, .hgrm,
+// .hlog, JUnit XML or CSV. A new output format is a new Reporter; nothing
+// else changes.
+type Reporter func(io.Writer) error
+
 // WriteSummary writes r for people: the run's start and duration, any
 // reasons it is invalid, an aligned table of every whole-run metric that
 // recorded something or has a threshold (count, rate per second over the
@@ -22,7 +27,14 @@ import (
 // run, the thresholds' values without a verdict.
 func WriteSummary(w io.Writer, r *Report) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "run %s, %v\n", r.Start.UTC().Format(time.RFC3339), r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(&b, "run %s, %v", r.Start.UTC().Format(time.RFC3339), r.Duration.Round(time.Millisecond))
+	switch {
+	case r.Shard != nil:
+		fmt.Fprintf(&b, ", shard %s (its slice of the fleet; \"shadowload merge\" gives the fleet's result)", r.Shard)
+	case r.Merged > 1:
+		fmt.Fprintf(&b, ", merged from %d reports", r.Merged)
+	}
+	b.WriteString("\n")
 	for _, reason := range r.Invalid {
 		fmt.Fprintf(&b, "INVALID %s\n", reason)
 	}
