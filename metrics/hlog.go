@@ -23,7 +23,9 @@ func WriteHlog(w io.Writer, r *Report) error {
 	lw.SetBaseTime(startMs)
 	for _, step := range []func() error{
 		lw.OutputLogFormatVersion,
-		func() error { return lw.OutputComment("[shadowload latencies in nanoseconds, one histogram per metric per interval, tagged with the metric]") },
+		func() error {
+			return lw.OutputComment("[shadowload latencies in nanoseconds, one histogram per metric per interval, tagged with the metric]")
+		},
 		func() error { return lw.OutputStartTime(startMs) },
 		func() error { return lw.OutputBaseTime(startMs) },
 		lw.OutputLegend,
