@@ -18,12 +18,15 @@ import (
 //
 //   - Start is the earliest start; Duration is the longest, since shards
 //     run their schedules side by side (aligned by "run --start-at").
-//   - Intervals are merged by wall time: intervals of different shards
-//     whose ends are within half a second of the same whole second from
-//     the earliest one form one interval. Counters and gauges add up, and
-//     latency histograms merge exactly; an interval that kept only a
-//     summary (no histogram) merges with exact count, min, max and mean and
-//     the largest of the percentiles, an upper bound.
+//   - Intervals are merged by wall time, on a grid of whole seconds from the
+//     earliest interval's end: an interval joins the line of the first grid
+//     second at or after its end less alignJitter, so ticks that fired a
+//     little late join their second and a run's last, partial interval
+//     joins the next. Counters add up, gauges add up over the reports (each
+//     report's latest level in the line), and latency histograms merge
+//     exactly; an interval that kept only a summary (no histogram) merges
+//     with exact count, min, max and mean and the largest of the
+//     percentiles, an upper bound.
 //   - Config and Phases are the first shard's that has them; Errors keeps
 //     the first shard's message of each kind and Aborted the first shard's,
 //     prefixed with the shard; Invalid keeps every shard's reasons,
@@ -182,6 +185,10 @@ func shardName(r *Report, i int) string {
 	return fmt.Sprintf("report %d", i)
 }
 
+// alignJitter is how late an interval may end after its grid second and
+// still belong to it: a timer's wake-up on a busy machine.
+const alignJitter = 100 * time.Millisecond
+
 // mergeIntervals lines the reports' intervals up by wall time and merges
 // each line: see Merge.
 func mergeIntervals(reports []*Report) ([]Interval, error) {
@@ -194,17 +201,21 @@ func mergeIntervals(reports []*Report) ([]Interval, error) {
 		}
 	}
 	type line struct {
-		iv    Interval
-		hists map[string]*hdrhistogram.Histogram
+		iv     Interval
+		hists  map[string]*hdrhistogram.Histogram
+		gauges map[int]map[string]float64 // per report: its latest levels
 	}
 	lines := map[int64]*line{}
 	for i, r := range reports {
 		for _, iv := range r.Intervals {
-			key := int64(math.Round(float64(iv.At.Sub(ref)) / float64(time.Second)))
+			key := int64(math.Ceil(float64(iv.At.Sub(ref)-alignJitter) / float64(time.Second)))
 			l := lines[key]
 			if l == nil {
-				l = &line{iv: Interval{At: iv.At, Counters: make(map[string]int64)}, hists: map[string]*hdrhistogram.Histogram{}}
+				l = &line{iv: Interval{At: iv.At, Counters: make(map[string]int64)}, hists: map[string]*hdrhistogram.Histogram{}, gauges: map[int]map[string]float64{}}
 				lines[key] = l
+			}
+			if len(iv.Gauges) > 0 {
+				l.gauges[i] = iv.Gauges
 			}
 			dst := &l.iv
 			if iv.At.After(dst.At) {
@@ -213,12 +224,6 @@ func mergeIntervals(reports []*Report) ([]Interval, error) {
 			dst.Elapsed = max(dst.Elapsed, iv.Elapsed)
 			for name, n := range iv.Counters {
 				dst.Counters[name] += n
-			}
-			for name, v := range iv.Gauges {
-				if dst.Gauges == nil {
-					dst.Gauges = make(map[string]float64)
-				}
-				dst.Gauges[name] += v
 			}
 			for _, name := range slices.Sorted(maps.Keys(iv.Latencies)) {
 				if dst.Latencies == nil {
@@ -251,6 +256,14 @@ func mergeIntervals(reports []*Report) ([]Interval, error) {
 	out := make([]Interval, 0, len(lines))
 	for _, key := range slices.Sorted(maps.Keys(lines)) {
 		l := lines[key]
+		for _, g := range l.gauges {
+			if l.iv.Gauges == nil {
+				l.iv.Gauges = make(map[string]float64)
+			}
+			for name, v := range g {
+				l.iv.Gauges[name] += v
+			}
+		}
 		for name, h := range l.hists {
 			if h == nil {
 				continue

@@ -42,6 +42,20 @@ type ObserverGroup struct {
 	Name    string
 	Bundles []fleet.Bundle
 	Filters []string
+	// Count is the group's connections in the whole run; default
+	// len(Bundles). A shard that does not host the group gives no bundles
+	// and the count: the deliveries the group should get from the shard's
+	// things are still counted (fanout.GROUP.expected), so the merged
+	// books of every shard close.
+	Count int
+}
+
+// connections is the group's connections in the whole run.
+func (g ObserverGroup) connections() int64 {
+	if g.Count > 0 {
+		return int64(g.Count)
+	}
+	return int64(len(g.Bundles))
 }
 
 // Config is everything a run needs. Zero values take the documented defaults.
@@ -49,7 +63,10 @@ type Config struct {
 	// Transport opens the connections; required.
 	Transport Transport
 	// Clock is the run's time; default SystemClock.
-	Clock     Clock
+	Clock Clock
+	// Things are the identities of the fleet the run drives: the whole
+	// fleet, or with a Shard the shard's things only, in fleet order
+	// (Shard.Things(FleetSize)).
 	Things    []fleet.Bundle
 	Observers []ObserverGroup
 	Shadows   []string // "" is the classic shadow; default just the classic one
@@ -85,6 +102,18 @@ type Config struct {
 	// target, for counting the deliveries an observer should get.
 	HashMatchesDollar bool
 
+	// Shard is the slice of the fleet this run drives; the zero value is
+	// the whole fleet. FleetSize is the whole fleet's size; default
+	// len(Things), which a shard of several must not take.
+	Shard     Shard
+	FleetSize int
+	// StartAt, when set, is when slot 0 is due on the wall clock, and the
+	// collection intervals end on whole seconds from it: shards started
+	// apart then send on one schedule and their intervals line up. It must
+	// be in the future when the run starts; a fleet still connecting then
+	// starts late, its early slots counted late.
+	StartAt time.Time
+
 	// Tick, when set, is called once a second with the run's progress.
 	Tick func(Progress)
 }
@@ -99,6 +128,15 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if len(cfg.Things) == 0 {
 		return cfg, fmt.Errorf("no things to run")
+	}
+	if err := cfg.Shard.Validate(); err != nil {
+		return cfg, err
+	}
+	if cfg.FleetSize <= 0 {
+		cfg.FleetSize = len(cfg.Things)
+	}
+	if want := len(cfg.Shard.Things(cfg.FleetSize)); len(cfg.Things) != want {
+		return cfg, fmt.Errorf("shard %d/%d of a fleet of %d has %d things; %d given", cfg.Shard.Index, max(cfg.Shard.Count, 1), cfg.FleetSize, want, len(cfg.Things))
 	}
 	if len(cfg.Shadows) == 0 {
 		cfg.Shadows = []string{""}

@@ -6,6 +6,16 @@ import (
 	"github.com/shadowload/shadowload/metrics"
 )
 
+// The gauges of a run, sampled at the end of every interval
+// (metrics.Interval.Gauges).
+const (
+	// GaugeThingsUp is the things whose connection is up.
+	GaugeThingsUp = "things.up"
+	// GaugeScheduleRate is the schedule's whole-fleet rate, requests per
+	// second; 0 before the schedule starts and after it ends.
+	GaugeScheduleRate = "schedule.rate"
+)
+
 // rejectCodes are the rejection codes of the shadow service (reference §4)
 // that get a latency metric of their own; any other lands in "other".
 var rejectCodes = []int{400, 401, 403, 404, 409, 413, 415, 429, 500, 503}

@@ -164,7 +164,7 @@ func (r *runner) expectedFanout() (groups []int64, perFilter [][]int64) {
 						continue
 					}
 					if f := firstMatch(grp.Filters, name, r.cfg.HashMatchesDollar); f >= 0 {
-						n *= int64(len(grp.Bundles))
+						n *= grp.connections()
 						groups[g] += n
 						perFilter[g][f] += n
 					}

@@ -108,6 +108,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if now := cfg.Clock.Now(); !cfg.StartAt.IsZero() && !cfg.StartAt.After(now) {
+		return nil, fmt.Errorf("start at %s: %v in the past; want a time after the run starts", cfg.StartAt.UTC().Format(time.RFC3339Nano), now.Sub(cfg.StartAt).Round(time.Millisecond))
+	}
 	r, err := newRunner(cfg)
 	if err != nil {
 		return nil, err
@@ -205,8 +208,13 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		return r.result(collector, cpuStart, 0), ErrNothingConnected
 	}
 	// Slot 0 is due a moment after the fleet is up, so every worker is
-	// already waiting for it rather than racing its own wake-up to it.
-	r.schedStartNs.Store(int64(clk.Now().Sub(r.start) + scheduleLead))
+	// already waiting for it rather than racing its own wake-up to it; or
+	// at the time every shard was given, come what may.
+	if r.cfg.StartAt.IsZero() {
+		r.schedStartNs.Store(int64(clk.Now().Sub(r.start) + scheduleLead))
+	} else {
+		r.schedStartNs.Store(int64(r.cfg.StartAt.Sub(r.start)))
+	}
 	close(started)
 
 	finishWorkers()
@@ -261,6 +269,9 @@ func (r *runner) result(c *metrics.Collector, cpuStart time.Duration, connected 
 	rep.Counters["replies.stale"] = stale
 	rep.Counters["messages.foreign"] = foreign
 	rep.Counters["things"] = int64(len(r.things))
+	if !r.cfg.Shard.Whole() {
+		rep.Shard = &metrics.Shard{Index: r.cfg.Shard.Index, Count: r.cfg.Shard.Count}
+	}
 	rep.Counters["things.connected"] = int64(connected)
 
 	r.errMu.Lock()
@@ -310,8 +321,9 @@ func (r *runner) ran() (time.Duration, []metrics.PhaseReport) {
 	return total, phases
 }
 
-// build makes the things and spreads them over the workers: thing i belongs
-// to worker i mod W, which also owns every slot of that thing.
+// build makes the things and spreads them over the workers: the run's
+// thing i belongs to worker i mod W, which also owns every slot of that
+// thing (those of its fleet index).
 func (r *runner) build() {
 	nw := r.cfg.Workers
 	r.thingIndex = make(map[string]int, len(r.cfg.Things))
@@ -324,9 +336,10 @@ func (r *runner) build() {
 			fields: r.cfg.Fields(i),
 		})
 	}
+	fleetIndex := r.cfg.Shard.Things(r.cfg.FleetSize)
 	for i, b := range r.cfg.Things {
 		w := r.workers[i%nw]
-		t := &thing{index: i, local: int32(len(w.things)), bundle: b, names: r.cfg.Shadows, inflight: newInflight(r.cfg.InFlight)}
+		t := &thing{index: fleetIndex[i], local: int32(len(w.things)), bundle: b, names: r.cfg.Shadows, inflight: newInflight(r.cfg.InFlight)}
 		t.shadows = make([]shadowState, len(r.cfg.Shadows))
 		for si, name := range r.cfg.Shadows {
 			prefix := shadow.Prefix(b.Thing, name)
@@ -370,39 +383,56 @@ func firstLine(s string) string {
 	return line
 }
 
-// tick collects an interval each second and reports progress.
+// tick collects an interval each second, with the gauges sampled at its
+// end, and reports progress. Intervals end on whole seconds from StartAt
+// when it is set, from the run's start otherwise.
 func (r *runner) tick(c *metrics.Collector, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	defer r.recoverPanic("the progress ticker")
 	clk := r.cfg.Clock
-	tm := clk.NewTimer(time.Second)
+	due := r.start.Add(time.Second)
+	if !r.cfg.StartAt.IsZero() {
+		m := r.cfg.StartAt.Sub(r.start) % time.Second
+		if m <= 0 {
+			m += time.Second
+		}
+		due = r.start.Add(m)
+	}
+	tm := clk.NewTimer(due.Sub(r.start))
 	defer tm.Stop()
 	for {
 		select {
 		case <-stop:
 			return
 		case now := <-tm.C():
-			tm.Reset(time.Second)
+			for !due.After(now) {
+				due = due.Add(time.Second)
+			}
+			tm.Reset(due.Sub(now))
+			elapsed := now.Sub(r.start) - r.schedStart()
+			var rate float64
+			if elapsed >= 0 {
+				rate = r.sched.RateAt(elapsed)
+			}
+			c.SetGauge(GaugeThingsUp, float64(r.connectedNow()))
+			c.SetGauge(GaugeScheduleRate, rate)
 			iv := c.Interval(now)
 			if r.cfg.Tick == nil {
 				continue
 			}
-			elapsed := now.Sub(r.start) - r.schedStart()
 			p := Progress{
-				Elapsed:   elapsed,
-				Connected: r.connectedNow(),
-				Things:    len(r.things),
-				Interval:  iv,
-				Totals:    c.Snapshot,
+				Elapsed:    elapsed,
+				Connected:  r.connectedNow(),
+				Things:     len(r.things),
+				Interval:   iv,
+				Totals:     c.Snapshot,
+				TargetRate: rate,
 			}
 			if elapsed < 0 {
 				// Still connecting: the schedule has not started.
 				p.Phase, p.Elapsed = "connect", now.Sub(r.start)
-			} else {
-				p.TargetRate = r.sched.RateAt(elapsed)
-				if n := r.sched.PhaseAt(elapsed); n >= 0 {
-					p.Phase = r.cfg.Phases[n].Name
-				}
+			} else if n := r.sched.PhaseAt(elapsed); n >= 0 {
+				p.Phase = r.cfg.Phases[n].Name
 			}
 			r.cfg.Tick(p)
 		}

@@ -66,7 +66,9 @@ func (w *worker) run(ctx context.Context) {
 		return
 	}
 	sched := w.r.sched
-	n := int64(len(w.r.things))
+	// Slot k goes to the thing of fleet index k mod the fleet's size: a
+	// shard's things keep the slots the whole run gives them.
+	n := int64(w.cfg.FleetSize)
 	for cycle := int64(0); ; cycle++ {
 		base := cycle * n
 		if base >= sched.Slots() {
