@@ -35,6 +35,21 @@ type Options struct {
 	// Seed fixes the generated payload values; runs with the same seed send
 	// the same fields.
 	Seed int64
+	// Shard, when not the zero value, runs one slice of the fleet against
+	// the scenario's endpoint (see load.Shard): the things of fleet index
+	// Shard.Index modulo Shard.Count, at the connect rate's share, and, for
+	// shard 0 only, the observers. Its report is one input of Merge.
+	Shard load.Shard
+	// StartAt, when set, is when the schedule starts on the wall clock, for
+	// shards that must line up; it must be in the future.
+	StartAt time.Time
+	// Outputs are further files written from the report, such as HTML or
+	// JUnit: checked before the first connection and written, as Out is,
+	// whatever happens once the run has started.
+	Outputs []Output
+	// OnInterval, when set, receives every interval the run collects, and
+	// the last partial one: live metrics feed on it.
+	OnInterval func(metrics.Interval)
 
 	// onTick, when set, also receives the engine's progress each second:
 	// tests act on the target at chosen points of the schedule with it.
@@ -65,15 +80,16 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*metrics.Repo
 	if err != nil {
 		return nil, setupError(err)
 	}
-	out, err := openReport(opts.Out)
+	if err := checkShard(s, opts); err != nil {
+		return nil, setupError(err)
+	}
+	files, err := openOutputs(opts)
 	if err != nil {
 		return nil, setupError(err)
 	}
-	tgt, err := prepareTarget(ctx, s, logw)
+	tgt, err := prepareTarget(ctx, s, opts.Shard, logw)
 	if err != nil {
-		if out != nil {
-			out.discard()
-		}
+		files.discard()
 		if ctx.Err() != nil {
 			// Stopped while setting up: not the user's mistake, and no run.
 			return nil, invalidError(fmt.Errorf("invalid run: interrupted before it started (%v)", context.Cause(ctx)))
@@ -83,16 +99,23 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*metrics.Repo
 	defer tgt.close()
 
 	cfg := engineConfig(s, gen, tgt)
+	cfg.Shard, cfg.FleetSize, cfg.StartAt = opts.Shard, s.Fleet.Things, opts.StartAt
+	if !opts.Shard.Whole() {
+		cfg.ConnectRate /= float64(opts.Shard.Count)
+	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	w := &watch{opts: opts, logw: logw, ths: ths, cancel: cancel}
 	cfg.Tick = w.tick
-	fmt.Fprintf(logw, "connecting %d things at %s to %s\n", len(cfg.Things), s.Fleet.ConnectRate, tgt.transport.Endpoint)
+	if opts.Shard.Whole() {
+		fmt.Fprintf(logw, "connecting %d things at %s to %s\n", len(cfg.Things), s.Fleet.ConnectRate, tgt.transport.Endpoint)
+	} else {
+		fmt.Fprintf(logw, "shard %d/%d: connecting %d of the %d things at %.4g/s to %s\n",
+			opts.Shard.Index, opts.Shard.Count, len(cfg.Things), s.Fleet.Things, cfg.ConnectRate, tgt.transport.Endpoint)
+	}
 	res, runErr := load.Run(runCtx, cfg)
 	if res == nil {
-		if out != nil {
-			out.discard()
-		}
+		files.discard()
 		return nil, setupError(runErr)
 	}
 	rep := res.Report
@@ -100,28 +123,35 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*metrics.Repo
 	for _, p := range res.Panics {
 		fmt.Fprintf(logw, "internal error: %s\n", p)
 	}
-	rep.Invalid = append(rep.Invalid, invalidReasons(s, tgt, res, runErr)...)
+	w.flush(rep.Intervals)
+	rep.Invalid = append(rep.Invalid, invalidReasons(s, tgt, res, runErr, !opts.Shard.Whole())...)
 	rep.Aborted = w.abortedBy()
 	metrics.Evaluate(rep, thresholdsOf(ths))
 	rep.Verdict = verdict(rep)
-	if out != nil {
-		if err := out.write(rep); err != nil {
-			rep.Invalid = append(rep.Invalid, "the report was not written: "+err.Error())
+	for _, f := range files {
+		if err := f.write(rep); err != nil {
+			rep.Invalid = append(rep.Invalid, "a report was not written: "+err.Error())
 			rep.Verdict = verdict(rep)
 		} else {
-			fmt.Fprintf(logw, "report written to %s\n", opts.Out)
+			fmt.Fprintf(logw, "%s written to %s\n", f.what, f.Path)
 		}
 	}
+	return rep, outcome(rep)
+}
+
+// outcome is the error a judged report's verdict calls for: nil for a
+// pass, ErrInvalid for an invalid run, ErrThresholds for a failed one.
+func outcome(rep *metrics.Report) error {
 	switch rep.Verdict {
 	case verdictInvalid:
-		return rep, invalidError(fmt.Errorf("invalid run: %s", strings.Join(rep.Invalid, "; ")))
+		return invalidError(fmt.Errorf("invalid run: %s", strings.Join(rep.Invalid, "; ")))
 	case verdictFail:
 		if rep.Aborted != "" {
-			return rep, &kindError{ErrThresholds, fmt.Errorf("aborted: %s", rep.Aborted)}
+			return &kindError{ErrThresholds, fmt.Errorf("aborted: %s", rep.Aborted)}
 		}
-		return rep, &kindError{ErrThresholds, fmt.Errorf("thresholds failed: %s", failedList(rep))}
+		return &kindError{ErrThresholds, fmt.Errorf("thresholds failed: %s", failedList(rep))}
 	}
-	return rep, nil
+	return nil
 }
 
 // The verdicts a report records.
@@ -175,7 +205,7 @@ func thresholdsOf(ths []threshold) []metrics.Threshold {
 // found itself (panics, observers that lost their connection): nothing
 // connected, a stop before the schedule's end, and every validity bound
 // the run broke.
-func invalidReasons(s *scenario.Scenario, tgt *target, res *load.Result, runErr error) []string {
+func invalidReasons(s *scenario.Scenario, tgt *target, res *load.Result, runErr error, sharded bool) []string {
 	rep := res.Report
 	cause := res.StopCause
 	interrupted := cause != nil && !errors.Is(cause, errAborted) && !errors.Is(cause, load.ErrPanic)
@@ -191,7 +221,14 @@ func invalidReasons(s *scenario.Scenario, tgt *target, res *load.Result, runErr 
 	if interrupted {
 		out = append(out, fmt.Sprintf("interrupted after %v of the %v schedule (%v)", rep.Duration.Round(time.Millisecond), res.Planned, cause))
 	}
-	return append(out, s.Validity.Check(rep)...)
+	v := s.Validity
+	if sharded {
+		// Observers hear the whole fleet from shard 0 while each shard
+		// counts what its own things owe them: the fan-out books close
+		// only in the merge, which checks them.
+		v.FanoutLoss = 1
+	}
+	return append(out, v.Check(rep)...)
 }
 
 // noConnection explains a run where no thing connected: the target was
@@ -253,12 +290,14 @@ type watch struct {
 
 	mu      sync.Mutex
 	aborted string
+	fed     time.Time // the end of the last interval given to OnInterval
 }
 
 func (w *watch) tick(p load.Progress) {
 	if w.opts.onTick != nil {
 		w.opts.onTick(p)
 	}
+	w.feed(p.Interval)
 	line := metrics.FormatProgress(p.Interval, metrics.Progress{
 		Phase: p.Phase, Elapsed: p.Elapsed, Connected: p.Connected, Things: p.Things, TargetRate: p.TargetRate,
 	})
@@ -305,6 +344,30 @@ func (w *watch) judge(p load.Progress) {
 			w.mu.Unlock()
 			w.cancel(errAborted)
 			return
+		}
+	}
+}
+
+// feed gives one interval to OnInterval.
+func (w *watch) feed(iv metrics.Interval) {
+	if w.opts.OnInterval == nil {
+		return
+	}
+	w.mu.Lock()
+	w.fed = iv.At
+	w.mu.Unlock()
+	w.opts.OnInterval(iv)
+}
+
+// flush gives OnInterval the intervals collected after the last tick: the
+// run's last, partial one.
+func (w *watch) flush(ivs []metrics.Interval) {
+	w.mu.Lock()
+	fed := w.fed
+	w.mu.Unlock()
+	for _, iv := range ivs {
+		if iv.At.After(fed) {
+			w.feed(iv)
 		}
 	}
 }

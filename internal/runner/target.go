@@ -30,7 +30,7 @@ type target struct {
 // prepareTarget starts the embedded emulator and provisions the fleet in
 // it, or loads the bundles of a real endpoint. Every failure here is the
 // user's to fix before a run.
-func prepareTarget(ctx context.Context, s *scenario.Scenario, logw io.Writer) (*target, error) {
+func prepareTarget(ctx context.Context, s *scenario.Scenario, shard load.Shard, logw io.Writer) (*target, error) {
 	if s.Target.Embedded() {
 		return startEmbedded(ctx, s, logw)
 	}
@@ -50,7 +50,7 @@ func prepareTarget(ctx context.Context, s *scenario.Scenario, logw io.Writer) (*
 		tr.Roots = pool
 	}
 	t := &target{transport: tr, close: func() {}}
-	if err := t.pickBundles(s, s.Target.Bundles); err != nil {
+	if err := t.pickBundles(s, s.Target.Bundles, shard); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -111,7 +111,7 @@ func startEmbedded(ctx context.Context, s *scenario.Scenario, logw io.Writer) (*
 		observers += o.Count
 	}
 	fmt.Fprintf(logw, "provisioned %d things and %d observers in %v\n", s.Fleet.Things, observers, time.Since(start).Round(time.Millisecond))
-	if err := t.pickBundles(s, out); err != nil {
+	if err := t.pickBundles(s, out, load.Shard{}); err != nil {
 		t.close()
 		return nil, err
 	}
@@ -119,10 +119,12 @@ func startEmbedded(ctx context.Context, s *scenario.Scenario, logw io.Writer) (*
 }
 
 // pickBundles loads the bundles directory and takes, in fleet order, the
-// identity of every thing and observer connection the scenario names. Too
-// few bundles, or ones under other names, is an error that says how to
-// provision the missing ones.
-func (t *target) pickBundles(s *scenario.Scenario, dir string) error {
+// identity of every thing and observer connection the scenario names, or
+// with a shard those of the shard's things, and the observers' for shard 0
+// only (the others give the observer groups' sizes without connecting
+// them). Too few bundles, or ones under other names, is an error that says
+// how to provision the missing ones.
+func (t *target) pickBundles(s *scenario.Scenario, dir string, shard load.Shard) error {
 	roots, bundles, err := fleet.LoadBundles(dir)
 	if err != nil {
 		return fmt.Errorf("%s: target.bundles: %w", s.Source, err)
@@ -135,7 +137,7 @@ func (t *target) pickBundles(s *scenario.Scenario, dir string) error {
 		byName[b.Thing] = b
 	}
 	var missing []string
-	for i := 0; i < s.Fleet.Things; i++ {
+	for _, i := range shard.Things(s.Fleet.Things) {
 		name := s.Fleet.ThingName(i)
 		b, ok := byName[name]
 		if !ok {
@@ -144,9 +146,10 @@ func (t *target) pickBundles(s *scenario.Scenario, dir string) error {
 		}
 		t.things = append(t.things, b)
 	}
+	hostsObservers := shard.Whole() || shard.Index == 0
 	for _, o := range s.Observers {
-		g := load.ObserverGroup{Name: o.Name, Filters: o.Filters}
-		for k := 0; k < o.Count; k++ {
+		g := load.ObserverGroup{Name: o.Name, Filters: o.Filters, Count: o.Count}
+		for k := 0; k < o.Count && hostsObservers; k++ {
 			name := fmt.Sprintf("%s-%d", o.Name, k)
 			b, ok := byName[name]
 			if !ok {
@@ -158,17 +161,57 @@ func (t *target) pickBundles(s *scenario.Scenario, dir string) error {
 		t.observers = append(t.observers, g)
 	}
 	if n := len(missing); n > 0 {
-		wanted := s.Fleet.Things
-		for _, o := range s.Observers {
-			wanted += o.Count
+		wanted := len(t.things) + n
+		for _, g := range t.observers {
+			wanted += len(g.Bundles)
 		}
 		more := ""
 		if n > 3 {
 			more = fmt.Sprintf(" and %d more", n-3)
 			missing = missing[:3]
 		}
-		return fmt.Errorf("%s: target.bundles: %s holds %d bundles but none for %q%s: %d of the %d connections the scenario needs have no identity (provision things with --name %q and observers with --observer --name NAME-{i})",
-			s.Source, dir, len(bundles), missing, more, n, wanted, s.Fleet.Name)
+		return fmt.Errorf("%s: target.bundles: %s holds %d bundles but none for %q%s: %d of the %d connections the %s needs have no identity (provision things with --name %q and observers with --observer --name NAME-{i})",
+			s.Source, dir, len(bundles), missing, more, n, wanted, runOf(shard), s.Fleet.Name)
+	}
+	return nil
+}
+
+// runOf names what a run drives, for messages: "scenario" or "shard i/N".
+func runOf(shard load.Shard) string {
+	if shard.Whole() {
+		return "scenario"
+	}
+	return fmt.Sprintf("shard %d/%d", shard.Index, shard.Count)
+}
+
+// maxStartAhead bounds how far ahead a shard's start may be set: a start
+// days away is a typo, and a shard would hold its connections idle until
+// then.
+const maxStartAhead = 24 * time.Hour
+
+// checkShard checks the shard and start options against the scenario
+// before anything runs.
+func checkShard(s *scenario.Scenario, opts Options) error {
+	if err := opts.Shard.Validate(); err != nil {
+		return err
+	}
+	if !opts.Shard.Whole() {
+		if s.Target.Embedded() {
+			return fmt.Errorf("shard %d/%d: a sharded run needs a target every shard reaches (--endpoint and --bundles); each shard would start its own embedded emulator",
+				opts.Shard.Index, opts.Shard.Count)
+		}
+		if opts.Shard.Count > s.Fleet.Things {
+			return fmt.Errorf("shard %d/%d: %d shards for a fleet of %d things: at most one shard per thing", opts.Shard.Index, opts.Shard.Count, opts.Shard.Count, s.Fleet.Things)
+		}
+	}
+	if !opts.StartAt.IsZero() {
+		now := time.Now()
+		switch ahead := opts.StartAt.Sub(now); {
+		case ahead <= 0:
+			return fmt.Errorf("--start-at %s is %v in the past", opts.StartAt.UTC().Format(time.RFC3339), (-ahead).Round(time.Second))
+		case ahead > maxStartAhead:
+			return fmt.Errorf("--start-at %s is %v ahead; at most %v", opts.StartAt.UTC().Format(time.RFC3339), ahead.Round(time.Second), maxStartAhead)
+		}
 	}
 	return nil
 }
