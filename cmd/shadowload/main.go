@@ -68,6 +68,9 @@ type env struct {
 func commands() []command {
 	return []command{
 		{"run", "run a scenario and report (the main job)", runRun},
+		{"report", "show a report as text, HTML, hgrm, hlog, JUnit, CSV or JSON", runReport},
+		{"compare", "compare a run against a baseline: exit 1 on a regression", runCompare},
+		{"merge", "merge the reports of a sharded run and judge the fleet", runMerge},
 		{"validate", "check scenario files", runValidate},
 		{"plan", "show the load a scenario puts on the target, against AWS quotas", runPlan},
 		{"provision", "create certificates, things and policies; write bundles", runProvision},

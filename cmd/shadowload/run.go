@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shadowload/shadowload/internal/load"
 	"github.com/shadowload/shadowload/internal/runner"
 	"github.com/shadowload/shadowload/metrics"
+	"github.com/shadowload/shadowload/metrics/prom"
 	"github.com/shadowload/shadowload/scenario"
 )
 
@@ -36,13 +39,37 @@ a run (flags, scenario, bundles, output path, the embedded emulator); 3 the
 run happened and cannot be trusted (target unreachable or stopped answering,
 slots skipped, deliveries or writes lost, version order broken, generator
 behind schedule, interrupted, report not written). Use a built binary in CI:
-"go run" turns every non-zero exit code into 1.`,
+"go run" turns every non-zero exit code into 1.
+
+Reports: --out (JSON with every histogram, which "report", "compare" and
+"merge" read), --html (one self-contained page with charts), --hlog
+(HdrHistogram interval log), --junit (a test case per threshold and one for
+validity). --metrics-addr serves live Prometheus metrics during the run.
+
+Shards: --shard i/N runs slice i of N of the fleet (the things of index i
+mod N, with the slots the whole schedule gives them) against a shared
+--endpoint; --shards N takes i from JOB_COMPLETION_INDEX, as a Kubernetes
+Indexed Job sets it. Give every shard the same --start-at so that their
+schedules and intervals line up, then "shadowload merge" their reports.
+
+`+envHelp,
 		`  shadowload run
-  shadowload run scenarios/desired-delta.yaml --out report.json
+  shadowload run scenarios/desired-delta.yaml --out report.json --html report.html
   shadowload run scenarios/steady-fleet.yaml --things 2000 --rate 10000/s --duration 1m
-  shadowload run scenarios/aws-example.yaml --endpoint abc123-ats.iot.us-east-1.amazonaws.com:8883 --bundles ./bundles`)
+  shadowload run scenarios/aws-example.yaml --endpoint abc123-ats.iot.us-east-1.amazonaws.com:8883 --bundles ./bundles
+  shadowload run scenarios/steady-fleet.yaml --endpoint 127.0.0.1:8883 --bundles data/bundles \
+      --shard 0/2 --start-at 2026-01-02T15:04:05Z --out shard-0.json
+  SHADOWLOAD_SHARDS=3 JOB_COMPLETION_INDEX=1 SHADOWLOAD_OUT=shard-1.json shadowload run scenario.yaml`)
 	over := addOverrides(fs)
 	out := fs.String("out", "", "write the full report (counters, intervals, HDR histograms) as JSON to this file")
+	html := fs.String("html", "", "write the report as one self-contained HTML page with charts to this file")
+	hlog := fs.String("hlog", "", "write the latencies as an HdrHistogram interval log (.hlog), one histogram per metric per second")
+	junit := fs.String("junit", "", "write the verdict as JUnit XML: a test case per threshold and one for validity")
+	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics on this address's /metrics during the run, e.g. 127.0.0.1:9464")
+	metricsLinger := fs.Duration("metrics-linger", 0, "keep serving --metrics-addr this long after the run so a last scrape sees the final counts (a signal ends it)")
+	shardFlag := fs.String("shard", "", "run shard i of N of the fleet, as i/N (e.g. 0/3), against a shared --endpoint")
+	shards := fs.Int("shards", 0, "run one of N shards, its index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
+	startAt := fs.String("start-at", "", "start the schedule at this time (RFC 3339, e.g. 2026-01-02T15:04:05Z), the same for every shard")
 	quiet := fs.Bool("quiet", false, "no progress and no setup messages on stderr")
 	progressEvery := fs.Duration("progress-every", 10*time.Second, "period of the plain progress lines when stderr is not a terminal")
 	seed := fs.Int64("seed", 1, "seed of the generated payload values")
@@ -50,9 +77,28 @@ behind schedule, interrupted, report not written). Use a built binary in CI:
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	if err := applyEnv(fs, e.getenv); err != nil {
+		return err
+	}
 	file, err := scenarioArg(fs, "run")
 	if err != nil {
 		return err
+	}
+	if fs.NArg() == 0 && e.getenv != nil && e.getenv("SHADOWLOAD_SCENARIO") != "" {
+		file = e.getenv("SHADOWLOAD_SCENARIO")
+	}
+	shard, err := parseShard(*shardFlag, *shards, e.getenv)
+	if err != nil {
+		return err
+	}
+	var start time.Time
+	if *startAt != "" {
+		if start, err = time.Parse(time.RFC3339Nano, *startAt); err != nil {
+			return usagef("run: --start-at %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", *startAt)
+		}
+	}
+	if *metricsLinger < 0 {
+		return usagef("run: --metrics-linger %v: want 0 or more", *metricsLinger)
 	}
 	s, err := loadScenario(file)
 	if err != nil {
@@ -67,7 +113,25 @@ behind schedule, interrupted, report not written). Use a built binary in CI:
 
 	ctx, stop := e.interruptible()
 	defer stop()
-	opts := runner.Options{Out: *out, Seed: *seed, ProgressEvery: *progressEvery}
+	opts := runner.Options{Out: *out, Seed: *seed, ProgressEvery: *progressEvery, Shard: shard, StartAt: start}
+	opts.Outputs = fileOutputs(map[string]string{"--html": *html, "--hlog": *hlog, "--junit": *junit})
+	if *metricsAddr != "" {
+		label := ""
+		if !shard.Whole() {
+			label = fmt.Sprintf("%d/%d", shard.Index, shard.Count)
+		}
+		exp := prom.New(label)
+		bound, stopServer, err := prom.Serve(*metricsAddr, exp)
+		if err != nil {
+			return usageError{fmt.Errorf("run: %w", err)}
+		}
+		defer stopServer()
+		opts.OnInterval = exp.Observe
+		if !*quiet {
+			fmt.Fprintf(e.stderr, "metrics on http://%s/metrics\n", bound)
+		}
+		defer lingerFor(ctx, *metricsLinger)
+	}
 	if !*quiet {
 		opts.Log = e.stderr
 		if e.stderrTerminal {
@@ -92,6 +156,56 @@ behind schedule, interrupted, report not written). Use a built binary in CI:
 		}
 	}
 	return err
+}
+
+// lingerFor waits d, or until ctx ends (a signal).
+func lingerFor(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// parseShard reads --shard i/N, or --shards N with i from
+// JOB_COMPLETION_INDEX.
+func parseShard(spec string, count int, getenv func(string) string) (load.Shard, error) {
+	switch {
+	case spec != "" && count != 0:
+		return load.Shard{}, usagef("run: --shard and --shards both given: want one")
+	case spec != "":
+		var sh load.Shard
+		i, n, ok := strings.Cut(spec, "/")
+		var err1, err2 error
+		sh.Index, err1 = strconv.Atoi(i)
+		sh.Count, err2 = strconv.Atoi(n)
+		if !ok || err1 != nil || err2 != nil || sh.Count < 1 {
+			return load.Shard{}, usagef("run: --shard %q: want i/N such as 0/3", spec)
+		}
+		if err := sh.Validate(); err != nil {
+			return load.Shard{}, usagef("run: --shard: %v", err)
+		}
+		return sh, nil
+	case count != 0:
+		idx := ""
+		if getenv != nil {
+			idx = getenv("JOB_COMPLETION_INDEX")
+		}
+		i, err := strconv.Atoi(idx)
+		if err != nil {
+			return load.Shard{}, usagef("run: --shards %d: JOB_COMPLETION_INDEX=%q: want the shard's index, as a Kubernetes Indexed Job sets it", count, idx)
+		}
+		sh := load.Shard{Index: i, Count: count}
+		if err := sh.Validate(); err != nil {
+			return load.Shard{}, usagef("run: --shards: %v", err)
+		}
+		return sh, nil
+	}
+	return load.Shard{}, nil
 }
 
 // phaseSummary describes the phases in one line: "warmup 5s 20/s→200/s, steady 10s 200/s".

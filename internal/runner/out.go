@@ -82,6 +82,11 @@ func (f *reportFile) write(rep *metrics.Report) error {
 		f.discard()
 		return fmt.Errorf("%s %s: %w", f.Flag, f.Path, err)
 	}
+	// A temporary file is private; a report is not.
+	if err := f.tmp.Chmod(0o644); err != nil {
+		f.discard()
+		return fmt.Errorf("%s %s: %w", f.Flag, f.Path, err)
+	}
 	if err := f.tmp.Close(); err != nil {
 		_ = os.Remove(f.tmp.Name())
 		return fmt.Errorf("%s %s: %w", f.Flag, f.Path, err)

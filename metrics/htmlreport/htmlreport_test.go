@@ -1,0 +1,260 @@
+package htmlreport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/shadowload/shadowload/metrics"
+)
+
+var updateDocs = flag.Bool("update-docs", false, "rewrite docs/charts from testdata/sample.json")
+
+// sample reads the report of a real run (testdata/sample.yaml says how it
+// was made).
+func sample(t testing.TB) *metrics.Report {
+	t.Helper()
+	f, err := os.Open("testdata/sample.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := metrics.ReadReport(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// wantCharts are the charts the sample run must have.
+var wantCharts = []string{"latency-update.accepted", "latency-get.accepted", "latency-fanout.app", "rates-update", "rates-get",
+	"throughput", "spectrum-update", "spectrum-get", "fanout-app", "connected"}
+
+func TestChartsOfARealRun(t *testing.T) {
+	charts, err := Charts(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, c := range charts {
+		got[c.ID] = true
+		if !bytes.HasPrefix(c.SVG, []byte("<svg")) || !bytes.Contains(c.SVG, []byte("<path")) {
+			t.Errorf("chart %s is not an SVG drawing: %.80q", c.ID, c.SVG)
+		}
+	}
+	for _, id := range wantCharts {
+		if !got[id] {
+			t.Errorf("no chart %s (have %v)", id, got)
+		}
+	}
+}
+
+func TestPageIsSelfContained(t *testing.T) {
+	var b bytes.Buffer
+	if err := Write(&b, sample(t)); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, bad := range []string{"http://", "https://", "<script", "@import", "url("} {
+		// The SVG namespace and the XLink one are names, not fetches.
+		stripped := strings.NewReplacer(`xmlns="http://www.w3.org/2000/svg"`, "", `xmlns:xlink="http://www.w3.org/1999/xlink"`, "").Replace(page)
+		if strings.Contains(stripped, bad) {
+			i := strings.Index(stripped, bad)
+			t.Errorf("page holds %q: %q", bad, stripped[max(i-40, 0):min(i+60, len(stripped))])
+		}
+	}
+	for _, want := range []string{`id="verdict"`, "PASS: the run was valid", "update.accepted{phase:steady}", "p(50)&lt;100ms",
+		"<h3>steady: 6s from 4s, 60/s</h3>", "fanout.app.f1"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+func TestInvalidRunIsMarkedAndThresholdsNotJudged(t *testing.T) {
+	r := sample(t)
+	r.Invalid = []string{"slots skipped: 40 of 400 (10%, bound 1%)"}
+	r.Verdict = "invalid"
+	var b bytes.Buffer
+	if err := Write(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{`class="verdict invalid"`, "slots skipped: 40 of 400", `class="NOTJUDGED">not judged`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `class="PASS"`) {
+		t.Error("an invalid run's thresholds are marked PASS")
+	}
+}
+
+// TestDocsChartsAreCurrent keeps docs/charts in step with the charts the
+// code draws: run with -update-docs to rewrite them.
+func TestDocsChartsAreCurrent(t *testing.T) {
+	charts, err := Charts(sample(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "docs", "charts")
+	for _, c := range charts {
+		path := filepath.Join(dir, c.ID+".svg")
+		if *updateDocs {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, c.SVG, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(got, c.SVG) {
+			t.Errorf("%s is not the chart the code draws (go test ./metrics/htmlreport -run TestDocsChartsAreCurrent -update-docs): %v", path, err)
+		}
+	}
+}
+
+// chromium finds Debian's chromium. Under CI (CI set) a missing browser
+// fails the test: .ci/run installs it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed; .ci/run installs Debian's chromium")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium); CI runs this test")
+	return ""
+}
+
+// TestPageOpensInHeadlessChromium loads the page of a real run from a file
+// URL in headless Chromium: every chart is drawn with a size, nothing is
+// logged as an error, and a screenshot is taken (kept in
+// $SHADOWLOAD_SCREENSHOTS when set).
+func TestPageOpensInHeadlessChromium(t *testing.T) {
+	exe := chromium(t)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	f, err := os.Create(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(f, sample(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+
+	var mu sync.Mutex
+	var problems []string
+	err = chromedp.Listen(bctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+				problems = append(problems, "console "+string(e.Type))
+			}
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+e.ExceptionDetails.Text)
+		case *log.EventEntryAdded:
+			if e.Entry.Level == log.EntryLevelError {
+				problems = append(problems, "log: "+e.Entry.Text+" "+e.Entry.URL)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+
+	if _, err := chromedp.Call(bctx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("enable the log: %v", err)
+	}
+	if _, err := chromedp.Call(bctx, runtime.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("enable the runtime: %v", err)
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate("file://"+page), chromedp.WaitVisible(chromedp.CSS("#verdict"))); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("chromium did not load the page in time: %v", err)
+		}
+		t.Fatal(err)
+	}
+	title, err := chromedp.Run(bctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	charts, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("figure.chart svg").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sized, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll("figure.chart svg")).every(s => { const r = s.getBoundingClientRect(); return r.width > 100 && r.height > 50 })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(80))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if title != "shadowload report: sample" {
+		t.Errorf("title %q", title)
+	}
+	if charts < len(wantCharts) || !sized {
+		t.Errorf("%d charts drawn (want %d), all with a size: %v", charts, len(wantCharts), sized)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("the page logged errors: %q", problems)
+	}
+	if len(shot) < 10000 {
+		t.Errorf("screenshot of %d bytes", len(shot))
+	}
+	out := dir
+	if d := os.Getenv("SHADOWLOAD_SCREENSHOTS"); d != "" {
+		out = d
+	}
+	if err := os.WriteFile(filepath.Join(out, "report.jpg"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
