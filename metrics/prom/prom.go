@@ -9,7 +9,7 @@
 //	shadowload_events_total{metric="update.sent"}            every counter of the run
 //	shadowload_latency_seconds{metric="update.accepted"}      every latency metric: a histogram with
 //	                                                          classic buckets and a native one
-//	shadowload_gauge{metric="things.up"}                      the run's gauges (things.up, schedule.rate)
+//	shadowload_level{metric="things.up"}                      the run's gauges (things.up, schedule.rate)
 //	shadowload_interval_timestamp_seconds                     the end of the last interval collected
 //
 // A metric scoped to a phase, such as update.accepted{phase:steady}, keeps
@@ -66,7 +66,7 @@ func New(shard string) *Exporter {
 		NativeHistogramMinResetDuration: time.Hour,
 	}, []string{"metric", "phase"})
 	e.gauges = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "shadowload_gauge", Help: "Levels of the run at the end of the last interval: things.up, schedule.rate.", ConstLabels: labels,
+		Name: "shadowload_level", Help: "Levels of the run at the end of the last interval: things.up, schedule.rate.", ConstLabels: labels,
 	}, []string{"metric"})
 	e.stamp = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "shadowload_interval_timestamp_seconds", Help: "End of the last interval collected, in seconds since the Unix epoch.", ConstLabels: labels,
