@@ -134,6 +134,15 @@ scrape_configs:
 		t.Errorf("Prometheus sees update.sent = %q, the run sent %d\nprometheus log:\n%s", seen, want, promLog.String())
 	}
 
+	// Every query of the Grafana dashboard is PromQL this Prometheus
+	// accepts over the exporter's series.
+	for _, expr := range dashboardQueries(t) {
+		q := strings.ReplaceAll(expr, "$job", ".*")
+		if v := scrapeAny("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q)); v != "" {
+			t.Errorf("dashboard query %s: %s", q, v)
+		}
+	}
+
 	sigs <- syscall.SIGTERM // ends the linger
 	select {
 	case code := <-done:
@@ -169,4 +178,56 @@ func scrapeValue(query string) string {
 	}
 	s, _ := r.Data.Result[0].Value[1].(string)
 	return strings.TrimSpace(s)
+}
+
+// dashboardQueries lists the PromQL of every panel of the Grafana
+// dashboard.
+func dashboardQueries(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "shadowload-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			out = append(out, tg.Expr)
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("the dashboard has %d queries", len(out))
+	}
+	return out
+}
+
+// scrapeAny runs a query and returns "" when it succeeded, what went wrong
+// otherwise. A query of metrics the run did not record (such as delta or
+// fan-out here) succeeds with no series.
+func scrapeAny(query string) string {
+	resp, err := http.Get(query)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return err.Error()
+	}
+	if r.Status != "success" {
+		return r.Status + ": " + r.Error
+	}
+	return ""
 }

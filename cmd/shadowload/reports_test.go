@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -227,4 +228,24 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestDeployManifestsUseRealRunVariables checks that every SHADOWLOAD_*
+// variable the Kubernetes Job sets is one that sets a run flag.
+func TestDeployManifestsUseRealRunVariables(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "kubernetes", "job.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, help, _ := runCLI(t, "run", "--help")
+	names := regexp.MustCompile(`SHADOWLOAD_[A-Z_]+`).FindAllString(string(data), -1)
+	if len(names) == 0 {
+		t.Fatal("job.yaml sets no SHADOWLOAD_ variable")
+	}
+	for _, name := range names {
+		flag := "--" + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, envPrefix)), "_", "-")
+		if name != "SHADOWLOAD_SCENARIO" && !strings.Contains(help, flag+" ") {
+			t.Errorf("job.yaml sets %s, but run has no %s flag", name, flag)
+		}
+	}
 }
