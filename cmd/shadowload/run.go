@@ -130,7 +130,6 @@ schedules and intervals line up, then "shadowload merge" their reports.
 		if !*quiet {
 			fmt.Fprintf(e.stderr, "metrics on http://%s/metrics\n", bound)
 		}
-		defer lingerFor(ctx, *metricsLinger)
 	}
 	if !*quiet {
 		opts.Log = e.stderr
@@ -153,6 +152,9 @@ schedules and intervals line up, then "shadowload merge" their reports.
 	if rep != nil {
 		if werr := metrics.WriteSummary(e.stdout, rep); werr != nil {
 			fmt.Fprintf(e.stderr, "shadowload: %v\n", werr)
+		}
+		if *metricsAddr != "" {
+			lingerFor(ctx, *metricsLinger)
 		}
 	}
 	return err
