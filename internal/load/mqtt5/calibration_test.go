@@ -16,6 +16,7 @@ func TestRunReportsInjectedLatency(t *testing.T) {
 	cfg := testFleet(t, 10, 0, func(c *emulator.Config) {
 		c.Limits = emulator.LimitsNone
 		c.Latency = "fixed:20ms"
+		c.Durability = emulator.DurabilityOff // the injected delay is measured, not the disk
 	})
 	cfg.Phases = []load.PhaseSpec{constant(4*time.Second, 500)}
 	res, err := load.Run(context.Background(), cfg)
@@ -46,6 +47,7 @@ func TestRunStallShowsInCorrectedLatencyOnly(t *testing.T) {
 	cfg := testFleet(t, 10, 0, func(c *emulator.Config) {
 		c.Limits = emulator.LimitsNone
 		c.Stall = "3s:1s"
+		c.Durability = emulator.DurabilityOff // the stall is measured, not the disk
 	})
 	// Six seconds hold at least one of the stalls, which begin 3s after the
 	// emulator starts. 80 requests/s per thing: a 1s stall holds 10 in flight per thing and
