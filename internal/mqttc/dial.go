@@ -7,12 +7,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
-	"fmt"
 	"net"
 	"time"
 
-	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 )
 
@@ -55,6 +52,9 @@ type Options struct {
 	OnServerDisconnect func(*paho.Disconnect)
 	// OnClientError is called when the connection fails after CONNACK.
 	OnClientError func(error)
+
+	// wrap, when set, wraps the TCP connection under TLS (tests).
+	wrap func(net.Conn) net.Conn
 }
 
 // Client is a connected MQTT 5 client.
@@ -69,6 +69,10 @@ type Client struct {
 // ConnectionState returns the TLS state of the connection.
 func (c *Client) ConnectionState() tls.ConnectionState { return c.conn.ConnectionState() }
 
+// Drop closes the socket without DISCONNECT, as a client whose network went
+// away; the client then reports the error of its read (OnClientError).
+func (c *Client) Drop() error { return c.conn.Close() }
+
 // Close sends DISCONNECT (normal) and closes the connection.
 func (c *Client) Close() error {
 	return c.Disconnect(&paho.Disconnect{ReasonCode: 0})
@@ -78,21 +82,6 @@ func (c *Client) Close() error {
 // CONNECT/CONNACK exchange. Errors wrap ErrUnreachable, ErrTLS, ErrRefused (a
 // *ConnackError with the reason code) or ErrClosed.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
-	if opts.Endpoint == "" {
-		return nil, errors.New("mqttc: no endpoint given; want host:port")
-	}
-	host, _, err := net.SplitHostPort(opts.Endpoint)
-	if err != nil {
-		return nil, fmt.Errorf("mqttc: endpoint %q: want host:port: %w", opts.Endpoint, err)
-	}
-	serverName := opts.ServerName
-	if serverName == "" {
-		serverName = host
-	}
-	timeout := opts.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
 	keepAlive := opts.KeepAlive
 	if keepAlive <= 0 {
 		keepAlive = DefaultKeepAlive
@@ -101,34 +90,24 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if receiveMax == 0 {
 		receiveMax = DefaultReceiveMaximum
 	}
-
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var d net.Dialer
-	raw, err := d.DialContext(dctx, "tcp", opts.Endpoint)
-	if err != nil {
-		return nil, fmt.Errorf("mqttc: %s: %w: %v", opts.Endpoint, ErrUnreachable, err)
-	}
-	conn := tls.Client(raw, &tls.Config{
-		Certificates: []tls.Certificate{opts.Certificate},
-		RootCAs:      opts.Roots,
-		ServerName:   serverName,
-		NextProtos:   opts.ALPN,
-		MinVersion:   tls.VersionTLS12,
-		// Classical key exchange: the hybrid post-quantum key share adds
-		// 1.2 KB to every ClientHello, which the server buffers for the life
-		// of the connection, and CPU to every handshake of a large fleet.
-		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256},
+	conn, serverName, err := dialTLS(dctx, tlsOptions{
+		Endpoint: opts.Endpoint, Certificate: opts.Certificate, Roots: opts.Roots,
+		ServerName: opts.ServerName, ALPN: opts.ALPN, wrap: opts.wrap,
 	})
-	if err := conn.HandshakeContext(dctx); err != nil {
-		_ = raw.Close()
-		return nil, fmt.Errorf("mqttc: %s: %w: %s", opts.Endpoint, ErrTLS, tlsCause(err, serverName))
+	if err != nil {
+		return nil, err
 	}
 
 	probe := &alertProbeConn{Conn: conn}
 	probe.probing.Store(true)
 	cfg := paho.ClientConfig{
-		Conn:          packets.NewThreadSafeConn(probe),
+		Conn:          newCoalescingConn(probe),
 		PacketTimeout: timeout,
 		OnClientError: opts.OnClientError,
 	}

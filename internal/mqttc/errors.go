@@ -30,11 +30,16 @@ type ConnackError struct {
 	ClientID     string
 	ReasonCode   byte
 	ReasonString string // the server's optional explanation
+	// V311 says ReasonCode is an MQTT 3.1.1 CONNACK return code.
+	V311 bool
 }
 
 // Error reports the endpoint, client ID and reason code with its name.
 func (e *ConnackError) Error() string {
 	msg := fmt.Sprintf("mqttc: %s refused client %q: CONNACK %s", e.Endpoint, e.ClientID, ReasonString(e.ReasonCode))
+	if e.V311 {
+		msg = fmt.Sprintf("mqttc: %s refused client %q: CONNACK return code %d (%s)", e.Endpoint, e.ClientID, e.ReasonCode, returnCodeName(e.ReasonCode))
+	}
 	if e.ReasonString != "" {
 		msg += " (" + e.ReasonString + ")"
 	}

@@ -55,3 +55,20 @@ func ReasonString(code byte) string {
 	}
 	return fmt.Sprintf("0x%02X", code)
 }
+
+// returnCodeName names an MQTT 3.1.1 CONNACK return code (MQTT 3.1.1 §3.2.2.3).
+func returnCodeName(code byte) string {
+	switch code {
+	case 1:
+		return "unacceptable protocol version"
+	case 2:
+		return "identifier rejected"
+	case 3:
+		return "server unavailable"
+	case 4:
+		return "bad user name or password"
+	case 5:
+		return "not authorized"
+	}
+	return "unknown"
+}
