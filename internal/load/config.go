@@ -21,6 +21,36 @@ const (
 	WriteBoth
 )
 
+// ProtocolMix is the weight of each protocol in a fleet, indexed by
+// Protocol.
+type ProtocolMix [numProtocols]float64
+
+// assign gives each of n things its protocol: the weights' shares, exactly
+// to within one thing, spread evenly over the fleet (each thing takes the
+// protocol furthest behind its share so far).
+func (m ProtocolMix) assign(n int) []Protocol {
+	var total float64
+	for _, w := range m {
+		total += max(w, 0)
+	}
+	out := make([]Protocol, n)
+	if !(total > 0) {
+		return out
+	}
+	var have [numProtocols]float64
+	for i := range out {
+		best, bestGap := MQTT5, math.Inf(-1)
+		for p, w := range m {
+			if gap := float64(i+1)*max(w, 0)/total - have[p]; w > 0 && gap > bestGap {
+				best, bestGap = Protocol(p), gap
+			}
+		}
+		out[i] = best
+		have[best]++
+	}
+	return out
+}
+
 // Mix is the weight of each operation in a phase, indexed by Op.
 type Mix [numOps]float64
 
@@ -71,6 +101,11 @@ type Config struct {
 	Observers []ObserverGroup
 	Shadows   []string // "" is the classic shadow; default just the classic one
 
+	// Protocols weighs the MQTT versions of the fleet, indexed by Protocol:
+	// {MQTT5: 70, MQTT311: 30} makes 70% of the things MQTT 5 and 30% MQTT
+	// 3.1.1, spread evenly over the fleet. Default: every thing MQTT 5.
+	Protocols ProtocolMix
+
 	ConnectRate    float64       // connect attempts per second, first connects and redials alike; default 100
 	ConnectTimeout time.Duration // per attempt; default 10s
 	ConnectWindow  time.Duration // how long to keep retrying the initial connects; default 30s + things/rate
@@ -80,8 +115,8 @@ type Config struct {
 	Phases     []PhaseSpec
 	QoS        byte // 0 or 1
 	Optimistic bool // send the last version seen; 409s expected under contention
-	// Fields returns the payload generator of one worker; each worker calls
-	// its own from its goroutine only, for the things it owns. Default: no
+	// Fields returns the payload generator of one worker; it is called
+	// under that worker's lock only, for the things it owns. Default: no
 	// fields besides the stamp.
 	Fields func(worker int) FieldsFunc
 

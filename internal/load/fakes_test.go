@@ -105,6 +105,10 @@ func (c *manualClock) waitArmed(t *testing.T) time.Duration {
 	}
 }
 
+// plainClock is the system clock without the precise sleeper: a synctest
+// bubble's time is virtual, and a timerfd is not.
+type plainClock struct{ systemClock }
+
 // fakeTransport is an in-memory AWS IoT Core for the engine: a publish to a
 // shadow request topic is applied to a shadow.Shadow, with the shadow
 // package's real semantics, and answered on the same connection — at once on
@@ -126,6 +130,8 @@ type fakeTransport struct {
 	// refuse, when set, gives the code a request is rejected with instead
 	// of being applied, or 0.
 	refuse func(topic string) int
+	// serving counts the requests being answered on goroutines of their own.
+	serving sync.WaitGroup
 }
 
 func newFakeTransport() *fakeTransport {
@@ -212,13 +218,24 @@ func (c *fakeConn) Publish(topic string, _ byte, payload []byte) error {
 	if c.f.mute != nil && c.f.mute(topic) {
 		return nil
 	}
+	c.f.serving.Add(1)
 	if c.f.delay > 0 {
-		time.AfterFunc(c.f.delay, func() { c.serve(m) })
+		time.AfterFunc(c.f.delay, func() {
+			defer c.f.serving.Done()
+			c.serve(m)
+		})
 		return nil
 	}
-	go c.serve(m)
+	go func() {
+		defer c.f.serving.Done()
+		c.serve(m)
+	}()
 	return nil
 }
+
+func (c *fakeConn) SessionPresent() bool { return false }
+
+func (c *fakeConn) Drop() error { return c.Close() }
 
 func (c *fakeConn) Close() error {
 	c.mu.Lock()

@@ -43,6 +43,15 @@ type ids struct {
 	verifyDenied                 metrics.ID
 	fanout                       []fanoutIDs // per observer group
 	phase                        []phaseIDs  // per phase
+	protocol                     [numProtocols]protocolIDs
+}
+
+// protocolIDs are the metrics of the things that speak one protocol: how
+// many there are, and what their requests became.
+type protocolIDs struct {
+	things, sent, timeout metrics.ID
+	accepted, rejected    metrics.ID // counters of requests
+	updateAccepted        metrics.ID // update→accepted latency, corrected
 }
 
 // phaseIDs are the metrics scoped to one phase: what its slots and the
@@ -110,6 +119,18 @@ func declare(set *metrics.Set, phases []string, groups []ObserverGroup) *ids {
 	m.verifyDenied = set.Counter("verify.denied")
 	for _, name := range []string{"replies.stale", "messages.foreign", "things", "things.connected"} {
 		set.Counter(name)
+	}
+	for _, pr := range Protocols() {
+		n := pr.String()
+		sent := metrics.Base("requests." + n + ".sent")
+		m.protocol[pr] = protocolIDs{
+			things:         set.Counter("things." + n),
+			sent:           set.Counter("requests." + n + ".sent"),
+			accepted:       set.Counter("requests."+n+".accepted", sent),
+			rejected:       set.Counter("requests."+n+".rejected", sent),
+			timeout:        set.Counter("requests."+n+".timeout", sent),
+			updateAccepted: set.Latency("update.accepted."+n, metrics.Base("requests."+n+".sent")),
+		}
 	}
 	for _, ph := range phases {
 		m.phase = append(m.phase, declarePhase(set, ph, groups))

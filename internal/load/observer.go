@@ -142,35 +142,45 @@ func (r *runner) expectedFanout() (groups []int64, perFilter [][]int64) {
 		perFilter[g] = make([]int64, len(grp.Filters))
 	}
 	var kindTopic [numEvents]string
-	for _, t := range r.things {
-		for si := range t.shadows {
-			prefix := shadow.Prefix(t.bundle.Thing, t.names[si])
-			for op := Op(0); op < numOps; op++ {
-				kindTopic[evtRequest+int(op)] = prefix + "/" + op.String()
-				kindTopic[evtAccepted+int(op)] = prefix + "/" + op.String() + "/accepted"
-				kindTopic[evtRejected+int(op)] = prefix + "/" + op.String() + "/rejected"
+	for _, w := range r.workers {
+		w.locked(func() {
+			for _, t := range w.things {
+				r.countFanout(t, &kindTopic, groups, perFilter)
 			}
-			kindTopic[evtDocuments] = prefix + "/update/documents"
-			kindTopic[evtDelta] = prefix + "/update/delta"
-			for g, grp := range r.cfg.Observers {
-				for k, name := range kindTopic {
-					n := t.shadows[si].events[k]
-					if k == evtDelta {
-						// Deltas the devices missed still reached the
-						// broker: every accepted desired write made one.
-						n += max(t.shadows[si].awaitDelta, 0)
-					}
-					if n == 0 {
-						continue
-					}
-					if f := firstMatch(grp.Filters, name, r.cfg.HashMatchesDollar); f >= 0 {
-						n *= grp.connections()
-						groups[g] += n
-						perFilter[g][f] += n
-					}
+		})
+	}
+	return groups, perFilter
+}
+
+// countFanout adds the deliveries thing t's traffic owes each observer
+// group; its worker's lock is held.
+func (r *runner) countFanout(t *thing, kindTopic *[numEvents]string, groups []int64, perFilter [][]int64) {
+	for si := range t.shadows {
+		prefix := shadow.Prefix(t.bundle.Thing, t.names[si])
+		for op := Op(0); op < numOps; op++ {
+			kindTopic[evtRequest+int(op)] = prefix + "/" + op.String()
+			kindTopic[evtAccepted+int(op)] = prefix + "/" + op.String() + "/accepted"
+			kindTopic[evtRejected+int(op)] = prefix + "/" + op.String() + "/rejected"
+		}
+		kindTopic[evtDocuments] = prefix + "/update/documents"
+		kindTopic[evtDelta] = prefix + "/update/delta"
+		for g, grp := range r.cfg.Observers {
+			for k, name := range kindTopic {
+				n := t.shadows[si].events[k]
+				if k == evtDelta {
+					// Deltas the devices missed still reached the
+					// broker: every accepted desired write made one.
+					n += max(t.shadows[si].awaitDelta, 0)
+				}
+				if n == 0 {
+					continue
+				}
+				if f := firstMatch(grp.Filters, name, r.cfg.HashMatchesDollar); f >= 0 {
+					n *= grp.connections()
+					groups[g] += n
+					perFilter[g][f] += n
 				}
 			}
 		}
 	}
-	return groups, perFilter
 }

@@ -167,7 +167,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer close(w.done)
+			defer w.finish()
 			defer r.recoverPanic(fmt.Sprintf("worker %d", i))
 			w.idle(runCtx, started)
 			w.run(runCtx)
@@ -221,9 +221,6 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if runCtx.Err() == nil {
 		r.waitFanout()
 	}
-	for _, w := range r.workers {
-		w.settle()
-	}
 	close(stopTicks)
 	<-ticksDone
 
@@ -271,6 +268,9 @@ func (r *runner) result(c *metrics.Collector, cpuStart time.Duration, connected 
 	rep.Counters["things"] = int64(len(r.things))
 	if !r.cfg.Shard.Whole() {
 		rep.Shard = &metrics.Shard{Index: r.cfg.Shard.Index, Count: r.cfg.Shard.Count}
+	}
+	for _, t := range r.things {
+		rep.Counters["things."+t.protocol.String()]++
 	}
 	rep.Counters["things.connected"] = int64(connected)
 
@@ -330,16 +330,16 @@ func (r *runner) build() {
 	for i := 0; i < nw; i++ {
 		r.workers = append(r.workers, &worker{
 			r: r, cfg: &r.cfg, ids: r.ids,
-			events: make(chan event, 4096),
-			done:   make(chan struct{}),
-			rec:    r.set.NewRecorder(),
-			fields: r.cfg.Fields(i),
+			rec:     r.set.NewRecorder(),
+			fields:  r.cfg.Fields(i),
+			sleeper: newSleeper(r.cfg.Clock),
 		})
 	}
 	fleetIndex := r.cfg.Shard.Things(r.cfg.FleetSize)
+	protocols := r.cfg.Protocols.assign(r.cfg.FleetSize)
 	for i, b := range r.cfg.Things {
 		w := r.workers[i%nw]
-		t := &thing{index: fleetIndex[i], local: int32(len(w.things)), bundle: b, names: r.cfg.Shadows, inflight: newInflight(r.cfg.InFlight)}
+		t := &thing{index: fleetIndex[i], local: int32(len(w.things)), bundle: b, protocol: protocols[fleetIndex[i]], names: r.cfg.Shadows, inflight: newInflight(r.cfg.InFlight)}
 		t.shadows = make([]shadowState, len(r.cfg.Shadows))
 		for si, name := range r.cfg.Shadows {
 			prefix := shadow.Prefix(b.Thing, name)
@@ -470,15 +470,20 @@ func (r *runner) waitFanout() {
 }
 
 // disconnectThings closes the fleet's connections once the workers have
-// stopped, and takes in what reached the workers meanwhile.
+// stopped; what reaches the workers meanwhile is counted (worker.late).
 func (r *runner) disconnectThings() {
 	for _, w := range r.workers {
-		for _, t := range w.things {
-			if t.conn != nil {
-				_ = t.conn.Close()
+		var conns []Conn
+		w.locked(func() {
+			for _, t := range w.things {
+				if t.conn != nil {
+					conns = append(conns, t.conn)
+				}
 			}
+		})
+		for _, c := range conns {
+			_ = c.Close()
 		}
-		w.settle()
 	}
 }
 

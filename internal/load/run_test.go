@@ -19,6 +19,7 @@ import (
 func fakeRun(tr *fakeTransport, things int, rate float64, d time.Duration) Config {
 	return Config{
 		Transport:   tr,
+		Clock:       plainClock{},
 		Things:      testBundles(things),
 		ConnectRate: 1000,
 		Phases: []PhaseSpec{
@@ -136,7 +137,7 @@ func TestRunAWorkerThatPanicsLosesNothing(t *testing.T) {
 		if len(res.Panics) != 1 || !strings.Contains(res.Panics[0], "generator broke") || !strings.Contains(res.Panics[0], "goroutine") {
 			t.Fatalf("panics %q; want the panic with its stack", res.Panics)
 		}
-		if !strings.Contains(strings.Join(rep.Invalid, "\n"), "internal error: worker") {
+		if !strings.Contains(strings.Join(rep.Invalid, "\n"), "internal error:") {
 			t.Errorf("invalid %q; want the panic named", rep.Invalid)
 		}
 		if rep.Counters["update.sent"] == 0 {

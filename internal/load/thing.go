@@ -18,8 +18,8 @@ const (
 	evLost                       // a connection went down
 )
 
-// event is one message from a connection's goroutine to the worker that owns
-// the thing. Workers alone touch thing state, so nothing here needs a lock.
+// event is what a connection's goroutine heard, applied to the thing under
+// its worker's lock (worker.deliver).
 type event struct {
 	kind     eventKind
 	thing    int32 // index into the worker's things
@@ -69,14 +69,15 @@ type shadowState struct {
 // thing is one simulated device: its identity, its connection and the
 // requests it has outstanding. A worker owns it.
 type thing struct {
-	index   int // in the fleet, for the payload generator
-	local   int32
-	bundle  fleet.Bundle
-	shadows []shadowState
-	names   []string // shadow names, parallel to shadows
-	conn    Conn
-	connGen uint32 // generation of the current connection
-	up      bool
+	index    int // in the fleet, for the payload generator
+	local    int32
+	protocol Protocol
+	bundle   fleet.Bundle
+	shadows  []shadowState
+	names    []string // shadow names, parallel to shadows
+	conn     Conn
+	connGen  uint32 // generation of the current connection
+	up       bool
 	// lostEarly is a connection generation that was lost before its
 	// evUp reached the worker.
 	lostEarly uint32
@@ -146,29 +147,7 @@ func (t *thing) handler(w *worker) func(topic string, payload []byte) {
 			w.foreign.Add(1)
 			return
 		}
-		w.post(ev)
-	}
-}
-
-// post hands an event to the worker. After the worker has stopped, events
-// still queue while there is room, for the run to count at its end; beyond
-// that a connection's goroutine never blocks on a stopped worker.
-func (w *worker) post(ev event) {
-	select {
-	case w.events <- ev:
-		return
-	case <-w.done:
-	}
-	select {
-	case w.events <- ev:
-		return
-	default:
-	}
-	switch ev.kind {
-	case evUp:
-		_ = ev.conn.Close()
-	case evReply:
-		w.stale.Add(1)
+		w.deliver(ev)
 	}
 }
 
@@ -219,12 +198,13 @@ func (t *thing) connect(ctx context.Context, w *worker) error {
 	c, connTook, subTook, err := r.dial(ctx, Session{
 		ClientID:       t.bundle.Thing,
 		Certificate:    t.bundle.Certificate,
+		Protocol:       t.protocol,
 		KeepAlive:      w.cfg.KeepAlive,
 		CleanStart:     w.cfg.CleanStart,
 		ReceiveMaximum: uint16(2*w.cfg.InFlight + 16),
 		OnMessage:      t.handler(w),
 		OnLost: func(error) {
-			w.post(event{kind: evLost, thing: t.local, connGen: gen})
+			w.deliver(event{kind: evLost, thing: t.local, connGen: gen})
 		},
 	}, DeviceFilters(t.bundle.Thing, t.names))
 	if err != nil {
@@ -234,6 +214,6 @@ func (t *thing) connect(ctx context.Context, w *worker) error {
 	r.connRec.Record(w.ids.connect, int64(connTook))
 	r.connRec.Record(w.ids.subscribe, int64(subTook))
 	r.connMu.Unlock()
-	w.post(event{kind: evUp, thing: t.local, conn: c, connGen: gen})
+	w.deliver(event{kind: evUp, thing: t.local, conn: c, connGen: gen})
 	return nil
 }

@@ -15,17 +15,19 @@ import (
 // the thing is disconnected, counts in verify.unanswered; one refused with
 // 401 or 403 (the identity may not read its shadow) in verify.denied. It
 // returns false when the run is cancelled.
-func (w *worker) verify(ctx context.Context, timer Timer) bool {
-	for _, t := range w.things {
-		for i := range t.shadows {
-			if ss := &t.shadows[i]; ss.updateVersion > 0 || ss.deleteVersion > 0 {
-				ss.verifyPending = true
+func (w *worker) verify(ctx context.Context) bool {
+	var deadline int64
+	w.locked(func() {
+		for _, t := range w.things {
+			for i := range t.shadows {
+				if ss := &t.shadows[i]; ss.updateVersion > 0 || ss.deleteVersion > 0 {
+					ss.verifyPending = true
+				}
 			}
 		}
-	}
-	deadline := w.clock() + int64(w.cfg.Timeout)
-	for {
-		now := w.clock()
+		deadline = w.clock() + int64(w.cfg.Timeout)
+	})
+	return w.await(ctx, 50*time.Millisecond, func(now int64) bool {
 		w.expire(now)
 		waiting := 0
 		for _, t := range w.things {
@@ -52,10 +54,8 @@ func (w *worker) verify(ctx context.Context, timer Timer) bool {
 			// What is in flight still gets its timeout through expire.
 			deadline = now + int64(w.cfg.Timeout)
 		}
-		if !w.await(ctx, timer, 50*time.Millisecond) {
-			return false
-		}
-	}
+		return false
+	})
 }
 
 // pumpVerify sends the thing's pending read-backs while it has room in

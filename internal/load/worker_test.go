@@ -53,7 +53,6 @@ func newBench(t *testing.T, things int, manual bool, cfg Config) *bench {
 		if err := th.connect(r.ctx, b.w); err != nil {
 			t.Fatal(err)
 		}
-		b.handleOne()
 	}
 	// Drain the timer announcements connecting made.
 	for len(b.clk.armed) > 0 {
@@ -71,40 +70,31 @@ func (b *bench) at(ms int) {
 	}
 }
 
-// handleOne hands the worker the next event, waiting for it to arrive.
-func (b *bench) handleOne() {
-	b.t.Helper()
-	select {
-	case ev := <-b.w.events:
-		b.w.handle(ev)
-	case <-time.After(10 * time.Second):
-		b.t.Fatal("no event reached the worker")
-	}
-}
+// settle waits until the requests the fake target answers on goroutines
+// of their own are answered; their replies are applied as they arrive.
+func (b *bench) settle() { b.tr.serving.Wait() }
 
-// handleAll hands the worker the events waiting for it.
-func (b *bench) handleAll() {
-	for len(b.w.events) > 0 {
-		b.w.handle(<-b.w.events)
-	}
-}
+// redialed waits until the redials under way have connected or given up.
+func (b *bench) redialed() { b.r.redials.Wait() }
+
+// expire times out the requests past their timeout now.
+func (b *bench) expire() { b.w.locked(func() { b.w.expire(b.w.clock()) }) }
 
 // slot sends slot i of thing 0 at its due time.
 func (b *bench) slot(i int64) {
 	due := b.r.sched.At(i)
 	b.at(int(due / time.Millisecond))
-	b.w.send(i, i, b.w.things[0], int64(due))
+	b.w.locked(func() { b.w.send(i, i, b.w.things[0], int64(due)) })
 }
 
 // conn is the current connection of thing 0.
 func (b *bench) conn() *fakeConn { return b.tr.conn(b.t, b.w.things[0].bundle.Thing) }
 
-// answer serves the k-th unanswered request of thing 0 and hands its replies
-// to the worker.
+// answer serves the k-th unanswered request of thing 0; its replies reach
+// the worker before it returns.
 func (b *bench) answer(k int) {
 	b.t.Helper()
 	b.conn().answer(k)
-	b.handleAll()
 }
 
 // report is what the run recorded so far.
@@ -177,7 +167,7 @@ func TestHeldSlotOlderThanTheTimeoutIsSkipped(t *testing.T) {
 	b.slot(0)
 	b.slot(1) // held behind the one in flight
 	b.at(1200)
-	b.w.expire(b.w.clock()) // slot 0 times out; slot 1 is 1.1s old: no reply could come in time
+	b.expire() // slot 0 times out; slot 1 is 1.1s old: no reply could come in time
 	rep := b.report()
 	checkBooks(t, rep)
 	if rep.Counters["update.timeout"] != 1 || rep.Counters["schedule.skipped"] != 1 || rep.Counters["update.sent"] != 1 {
@@ -189,7 +179,7 @@ func TestExpiredRequestsReplyIsStale(t *testing.T) {
 	b := newBench(t, 1, true, Config{Timeout: time.Second})
 	b.slot(0)
 	b.at(1500)
-	b.w.expire(b.w.clock())
+	b.expire()
 	b.answer(0)
 	rep := b.report()
 	checkBooks(t, rep)
@@ -209,8 +199,7 @@ func TestLostConnectionEndsItsRequestsAndRedialsAtTheConnectRate(t *testing.T) {
 	b.slot(0)
 	b.slot(1) // held
 	old := b.conn()
-	old.lose()
-	b.handleOne() // the loss: the request in flight ends, the held slot is skipped, a redial starts
+	old.lose() // the loss: the request in flight ends, the held slot is skipped, a redial starts
 	rep := b.report()
 	if rep.Counters["update.timeout"] != 1 || rep.Counters["schedule.skipped"] != 1 || rep.Counters["reconnects"] != 1 {
 		t.Fatalf("timeout %d, skipped %d, reconnects %d; want 1 each", rep.Counters["update.timeout"], rep.Counters["schedule.skipped"], rep.Counters["reconnects"])
@@ -228,7 +217,7 @@ func TestLostConnectionEndsItsRequestsAndRedialsAtTheConnectRate(t *testing.T) {
 		t.Errorf("second attempt %v after the first, want 500ms: the connect rate paces redials", total)
 	}
 	b.clk.Advance(paceWait)
-	b.handleOne() // the connection is back
+	b.redialed() // the connection is back
 	if th := b.w.things[0]; !th.up || b.conn() == old {
 		t.Fatal("the thing did not come back on a new connection")
 	}
@@ -305,7 +294,7 @@ func TestVerifyCountsTheAcceptedWritesTheTargetLost(t *testing.T) {
 		{"target rolled back to an older version", func(b *bench) {
 			b.tr.forget(b.w.things[0].bundle.Thing)
 			b.slot(3) // version 1 of a new shadow; 2 and 3 are gone
-			b.handleOne()
+			b.settle()
 		}, 1, 2, 0, 0},
 		{"identity may not read", func(b *bench) {
 			b.tr.refuse = func(topic string) int {
@@ -317,7 +306,6 @@ func TestVerifyCountsTheAcceptedWritesTheTargetLost(t *testing.T) {
 		}, 0, 0, 0, 1},
 		{"thing disconnected", func(b *bench) {
 			b.conn().lose()
-			b.handleOne()
 		}, 0, 0, 1, 0},
 	}
 	for _, tt := range tests {
@@ -331,11 +319,10 @@ func TestVerifyCountsTheAcceptedWritesTheTargetLost(t *testing.T) {
 			}
 			for i := int64(0); i < 3; i++ {
 				b.slot(i)
-				b.handleOne()
+				b.settle()
 			}
 			tt.after(b)
-			timer := b.clk.NewTimer(time.Hour)
-			if !b.w.verify(context.Background(), timer) {
+			if !b.w.verify(context.Background()) {
 				t.Fatal("verify was cancelled")
 			}
 			rep := b.report()
@@ -384,9 +371,8 @@ func TestStopEndsEveryRequestInFlight(t *testing.T) {
 		defer close(done)
 		b.w.stop()
 	}()
-	b.clk.waitArmed(t) // the stop's timer, made
-	b.clk.waitArmed(t) // and armed for the first wait
-	b.conn().answer(0) // a reply that comes in the grace still counts
+	b.clk.waitArmed(t) // the stop waits for the requests in flight
+	b.conn().answer(0) // a reply that comes in the grace still counts, and wakes it
 	b.clk.waitArmed(t)
 	b.clk.Advance(time.Second) // the grace is over
 	<-done

@@ -13,13 +13,13 @@ import (
 	"github.com/shadowload/shadowload/emulator"
 	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/internal/load"
-	"github.com/shadowload/shadowload/internal/load/mqtt5"
+	"github.com/shadowload/shadowload/internal/load/mqtt"
 	"github.com/shadowload/shadowload/scenario"
 )
 
 // target is where a run's connections go and who they are.
 type target struct {
-	transport *mqtt5.Transport
+	transport *mqtt.Transport
 	things    []fleet.Bundle
 	observers []load.ObserverGroup
 	// close stops the embedded emulator and removes its files; a no-op
@@ -34,7 +34,7 @@ func prepareTarget(ctx context.Context, s *scenario.Scenario, shard load.Shard, 
 	if s.Target.Embedded() {
 		return startEmbedded(ctx, s, logw)
 	}
-	tr := &mqtt5.Transport{Endpoint: s.Target.Endpoint, ServerName: s.Target.ServerName}
+	tr := &mqtt.Transport{Endpoint: s.Target.Endpoint, ServerName: s.Target.ServerName}
 	if s.Target.ALPN != "" {
 		tr.ALPN = []string{s.Target.ALPN}
 	}
@@ -84,7 +84,7 @@ func startEmbedded(ctx context.Context, s *scenario.Scenario, logw io.Writer) (*
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("embedded emulator: %w", err)
 	}
-	t := &target{transport: &mqtt5.Transport{Endpoint: em.Addr()}, close: func() { em.Close(); os.RemoveAll(dir) }}
+	t := &target{transport: &mqtt.Transport{Endpoint: em.Addr()}, close: func() { em.Close(); os.RemoveAll(dir) }}
 	fmt.Fprintf(logw, "embedded emulator on %s (limits %s)\n", em.Addr(), s.Target.Emulator.Limits)
 
 	ca, err := fleet.LoadOrCreateCA(data)

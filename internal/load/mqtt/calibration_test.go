@@ -1,4 +1,4 @@
-package mqtt5_test
+package mqtt_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package mqtt5_test
+package mqtt_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/shadowload/shadowload/emulator"
 	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/internal/load"
-	"github.com/shadowload/shadowload/internal/load/mqtt5"
+	"github.com/shadowload/shadowload/internal/load/mqtt"
 )
 
 // testFleet starts an emulator on a loopback port with things and observers
@@ -53,7 +53,7 @@ func testFleet(t *testing.T, things, observers int, mod func(*emulator.Config)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := load.Config{Transport: &mqtt5.Transport{Endpoint: em.Addr(), Roots: roots}, HashMatchesDollar: ecfg.HashMatchesDollar, ConnectRate: 500}
+	cfg := load.Config{Transport: &mqtt.Transport{Endpoint: em.Addr(), Roots: roots}, HashMatchesDollar: ecfg.HashMatchesDollar, ConnectRate: 500}
 	var obs []fleet.Bundle
 	for _, b := range bundles {
 		if b.Observer {
@@ -149,7 +149,7 @@ func TestRunDesiredWritesYieldDeltasAndDeviceAnswers(t *testing.T) {
 
 func TestRunUnreachableEndpointConnectsNothing(t *testing.T) {
 	cfg := testFleet(t, 2, 0, nil)
-	cfg.Transport = &mqtt5.Transport{Endpoint: "127.0.0.1:1"}
+	cfg.Transport = &mqtt.Transport{Endpoint: "127.0.0.1:1"}
 	cfg.ConnectWindow = 300 * time.Millisecond
 	cfg.Phases = []load.PhaseSpec{constant(time.Second, 10)}
 	res, err := load.Run(context.Background(), cfg)

@@ -1,6 +1,6 @@
 //go:build !race
 
-package mqtt5_test
+package mqtt_test
 
 // raceDetector reports a build with the race detector, which slows every
 // goroutine switch: timing tails are then checked by a build without it.
