@@ -22,8 +22,45 @@ const (
 )
 
 // ProtocolMix is the weight of each protocol in a fleet, indexed by
-// Protocol.
+// Protocol. The zero value is all MQTT 5.
 type ProtocolMix [numProtocols]float64
+
+// Things splits a fleet of n things between the protocols exactly as a run
+// assigns them.
+func (m ProtocolMix) Things(n int) [numProtocols]int {
+	var out [numProtocols]int
+	for _, p := range m.assign(n) {
+		out[p]++
+	}
+	return out
+}
+
+// String writes the mix as "mqtt5", "mqtt311", or weights such as
+// "mqtt5:70,mqtt311:30".
+func (m ProtocolMix) String() string {
+	var used []Protocol
+	for _, p := range Protocols() {
+		if m[p] > 0 {
+			used = append(used, p)
+		}
+	}
+	switch len(used) {
+	case 0:
+		return MQTT5.String()
+	case 1:
+		return used[0].String()
+	}
+	var b []byte
+	for i, p := range used {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, p.String()...)
+		b = append(b, ':')
+		b = strconv.AppendFloat(b, m[p], 'f', -1, 64)
+	}
+	return string(b)
+}
 
 // assign gives each of n things its protocol: the weights' shares, exactly
 // to within one thing, spread evenly over the fleet (each thing takes the
@@ -60,6 +97,8 @@ type PhaseSpec struct {
 	Mix            Mix
 	Write          Section
 	RespondToDelta bool // the device answers each delta with a reported update
+	Churn          Churn
+	Storm          Storm
 }
 
 // FieldsFunc appends the JSON object of generated fields for one update of
@@ -78,6 +117,12 @@ type ObserverGroup struct {
 	// things are still counted (fanout.GROUP.expected), so the merged
 	// books of every shard close.
 	Count int
+	// OfflineWrites makes the group's first connection the application
+	// that writes desired state to each thing churn or a storm sent away,
+	// once per absence, halfway through it. Its filters must receive
+	// update/accepted and update/rejected of the fleet's things, where the
+	// writes are answered.
+	OfflineWrites bool
 }
 
 // connections is the group's connections in the whole run.
@@ -110,7 +155,14 @@ type Config struct {
 	ConnectTimeout time.Duration // per attempt; default 10s
 	ConnectWindow  time.Duration // how long to keep retrying the initial connects; default 30s + things/rate
 	KeepAlive      time.Duration // default 60s
-	CleanStart     bool
+	// Persistent makes things resume the session the broker kept (Clean
+	// Start 0, cleanSession 0): their subscriptions, and the QoS 1 messages
+	// that came while they were away, come back with it. Otherwise every
+	// connect starts a clean session.
+	Persistent bool
+	// SessionExpiry is the MQTT 5 Session Expiry Interval of a persistent
+	// session; default iotcore.DefaultSessionExpiry.
+	SessionExpiry time.Duration
 
 	Phases     []PhaseSpec
 	QoS        byte // 0 or 1
@@ -191,6 +243,21 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 60 * time.Second
+	}
+	if cfg.SessionExpiry <= 0 {
+		cfg.SessionExpiry = iotcore.DefaultSessionExpiry
+	}
+	writers := 0
+	for _, g := range cfg.Observers {
+		if g.OfflineWrites {
+			writers++
+			if len(g.Bundles) == 0 {
+				return cfg, fmt.Errorf("observer group %q writes offline but has no connection", g.Name)
+			}
+		}
+	}
+	if writers > 1 {
+		return cfg, fmt.Errorf("%d observer groups write offline: at most one application writes", writers)
 	}
 	if cfg.QoS > iotcore.MaxQoS {
 		return cfg, fmt.Errorf("QoS %d: AWS IoT Core supports 0 and 1", cfg.QoS)

@@ -51,18 +51,20 @@ func (r *runner) pace(ctx context.Context) bool {
 }
 
 // dial opens one connection through the transport and, when filters are
-// given, subscribes to them. It counts a failure by its cause, keeps the
-// first error of each cause in full, and returns how long the connect and
-// the subscribe took.
+// given, subscribes to them — unless the server resumed a session, which
+// holds the subscriptions already. It counts a failure by its cause, keeps
+// the first error of each cause in full, and returns how long the connect
+// and the subscribe took (-1 when there was no subscribe).
 func (r *runner) dial(ctx context.Context, s Session, filters []string) (c Conn, connectTook, subscribeTook time.Duration, err error) {
 	clk := r.cfg.Clock
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
 	defer cancel()
 	start := clk.Now()
 	c, err = r.cfg.Transport.Dial(cctx, s)
+	subscribeTook = -1
 	if err == nil {
 		connectTook = clk.Now().Sub(start)
-		if len(filters) > 0 {
+		if len(filters) > 0 && (s.CleanStart || !c.SessionPresent()) {
 			subStart := clk.Now()
 			if serr := c.Subscribe(cctx, r.cfg.QoS, filters); serr != nil {
 				_ = c.Close()
@@ -105,7 +107,7 @@ func (r *runner) connectFleet(ctx context.Context) {
 					return
 				}
 				t := r.things[k]
-				if r.connectWithRetry(ctx, t, r.workers[int(k)%len(r.workers)], deadline) {
+				if r.connectWithRetry(ctx, t, r.workers[int(k)%len(r.workers)], deadline, -1) {
 					r.connected.Add(1)
 				}
 			}
@@ -117,13 +119,14 @@ func (r *runner) connectFleet(ctx context.Context) {
 // connectWithRetry connects t, each attempt paced by the connect rate and
 // each failure followed by a jittered exponential backoff, until it succeeds
 // or the deadline passes. While no thing at all has connected, a thing gives
-// up after firstAttempts tries.
-func (r *runner) connectWithRetry(ctx context.Context, t *thing, w *worker, deadline time.Time) bool {
+// up after firstAttempts tries. since is when a reconnect's attempts began
+// (ns since the run's start), -1 for a first connect.
+func (r *runner) connectWithRetry(ctx context.Context, t *thing, w *worker, deadline time.Time, since int64) bool {
 	for attempt := 0; ; attempt++ {
 		if !r.pace(ctx) {
 			return false
 		}
-		if t.connect(ctx, w) == nil {
+		if t.connect(ctx, w, since) == nil {
 			r.everConnected.Store(true)
 			return true
 		}
@@ -143,10 +146,28 @@ func (r *runner) connectWithRetry(ctx context.Context, t *thing, w *worker, dead
 // redial brings a lost connection back for as long as the run lasts, paced
 // and backed off as the first connects were.
 func (r *runner) redial(t *thing, w *worker) {
+	r.comeBack(t, w, 0, nil)
+}
+
+// comeBack brings a thing's connection back after away has passed, paced
+// and backed off as the first connects were, for as long as the run lasts.
+// halfway, when set, runs halfway through the absence.
+func (r *runner) comeBack(t *thing, w *worker, away time.Duration, halfway func()) {
 	r.redials.Add(1)
 	go func() {
 		defer r.redials.Done()
-		defer r.recoverPanic("the redial of " + t.bundle.Thing)
-		r.connectWithRetry(r.redialCtx, t, w, r.cfg.Clock.Now().Add(24*time.Hour))
+		defer r.recoverPanic("the reconnect of " + t.bundle.Thing)
+		if halfway != nil {
+			if !sleep(r.redialCtx, r.cfg.Clock, away/2) {
+				return
+			}
+			halfway()
+			away -= away / 2
+		}
+		if !sleep(r.redialCtx, r.cfg.Clock, away) {
+			return
+		}
+		since := int64(r.cfg.Clock.Now().Sub(r.start))
+		r.connectWithRetry(r.redialCtx, t, w, r.cfg.Clock.Now().Add(24*time.Hour), since)
 	}()
 }

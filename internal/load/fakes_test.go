@@ -132,10 +132,18 @@ type fakeTransport struct {
 	refuse func(topic string) int
 	// serving counts the requests being answered on goroutines of their own.
 	serving sync.WaitGroup
+	// sessions are the persistent sessions kept by client ID: what was
+	// delivered while the client was away waits there for its return.
+	sessions map[string]*fakeSession
+}
+
+// fakeSession is a persistent session the fake target keeps.
+type fakeSession struct {
+	queued []fakeMsg
 }
 
 func newFakeTransport() *fakeTransport {
-	return &fakeTransport{shadows: map[string]*shadow.Shadow{}, conns: map[string][]*fakeConn{}, dials: map[string]int{}}
+	return &fakeTransport{shadows: map[string]*shadow.Shadow{}, conns: map[string][]*fakeConn{}, dials: map[string]int{}, sessions: map[string]*fakeSession{}}
 }
 
 func (f *fakeTransport) Dial(ctx context.Context, s Session) (Conn, error) {
@@ -155,7 +163,29 @@ func (f *fakeTransport) Dial(ctx context.Context, s Session) (Conn, error) {
 	c := &fakeConn{f: f, s: s}
 	f.mu.Lock()
 	f.conns[s.ClientID] = append(f.conns[s.ClientID], c)
+	var queued []fakeMsg
+	if sess := f.sessions[s.ClientID]; sess != nil && !s.CleanStart {
+		c.present, queued, sess.queued = true, sess.queued, nil
+	}
+	if s.CleanStart {
+		delete(f.sessions, s.ClientID)
+	} else if f.sessions[s.ClientID] == nil {
+		f.sessions[s.ClientID] = &fakeSession{}
+	}
 	f.mu.Unlock()
+	if s.OnConnack != nil {
+		s.OnConnack(c.present)
+	}
+	if len(queued) > 0 {
+		// What the session kept follows the CONNACK.
+		f.serving.Add(1)
+		go func() {
+			defer f.serving.Done()
+			for _, m := range queued {
+				c.deliver(m.topic, m.payload)
+			}
+		}()
+	}
 	return c, nil
 }
 
@@ -187,8 +217,11 @@ type fakeConn struct {
 	f *fakeTransport
 	s Session
 
+	present bool // the session was resumed
+
 	mu       sync.Mutex
 	closed   bool
+	dropped  bool // ended by Drop: no DISCONNECT
 	subs     []string
 	requests []fakeMsg // manual mode: not yet answered
 	sent     []fakeMsg // every publish
@@ -233,9 +266,14 @@ func (c *fakeConn) Publish(topic string, _ byte, payload []byte) error {
 	return nil
 }
 
-func (c *fakeConn) SessionPresent() bool { return false }
+func (c *fakeConn) SessionPresent() bool { return c.present }
 
-func (c *fakeConn) Drop() error { return c.Close() }
+func (c *fakeConn) Drop() error {
+	c.mu.Lock()
+	c.dropped = true
+	c.mu.Unlock()
+	return c.Close()
+}
 
 func (c *fakeConn) Close() error {
 	c.mu.Lock()
@@ -314,13 +352,21 @@ func (c *fakeConn) serve(m fakeMsg) {
 }
 
 // deliver hands a message to the connection's subscriber, as the target
-// would, unless the connection is closed.
+// would; a closed connection's persistent session keeps it for the
+// client's return.
 func (c *fakeConn) deliver(topic string, payload []byte) {
 	c.mu.Lock()
 	closed := c.closed
 	c.mu.Unlock()
 	if !closed {
 		c.s.OnMessage(topic, payload)
+		return
+	}
+	c.f.mu.Lock()
+	defer c.f.mu.Unlock()
+	cs := c.f.conns[c.s.ClientID]
+	if sess := c.f.sessions[c.s.ClientID]; sess != nil && cs[len(cs)-1] == c {
+		sess.queued = append(sess.queued, fakeMsg{topic, payload})
 	}
 }
 

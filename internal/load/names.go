@@ -44,6 +44,20 @@ type ids struct {
 	fanout                       []fanoutIDs // per observer group
 	phase                        []phaseIDs  // per phase
 	protocol                     [numProtocols]protocolIDs
+	abandoned                    [numOps]metrics.ID // outstanding at an ungraceful departure
+	offline                      metrics.ID         // slots of things away by churn or a storm
+	reconnect                    metrics.ID         // latency: reconnect attempts begun → connection up
+	sessionResumed, sessionLost  metrics.ID
+	departures, departSkipped    metrics.ID
+	deltaReplayed                metrics.ID // latency: session resumed → delta that waited in it
+	offlineWrites                offlineWriteIDs
+}
+
+// offlineWriteIDs are the metrics of the application's desired writes to
+// things that are away.
+type offlineWriteIDs struct {
+	sent, timeout      metrics.ID
+	accepted, rejected metrics.ID // latencies
 }
 
 // protocolIDs are the metrics of the things that speak one protocol: how
@@ -60,6 +74,7 @@ type phaseIDs struct {
 	scheduled, sent, timeout       [numOps]metrics.ID
 	accepted, rejected             [numOps]metrics.ID
 	slots, late, skipped, deferred metrics.ID
+	offline                        metrics.ID
 	delta                          metrics.ID
 	fanout                         []metrics.ID // latency per observer group
 }
@@ -100,6 +115,22 @@ func declare(set *metrics.Set, phases []string, groups []ObserverGroup) *ids {
 	m.skipped = set.Counter("schedule.skipped", metrics.Base("schedule.slots"))
 	m.deferred = set.Counter("schedule.deferred", metrics.Base("schedule.slots"))
 	m.slots = set.Counter("schedule.slots")
+	m.offline = set.Counter("schedule.offline", metrics.Base("schedule.slots"))
+	for op := Op(0); op < numOps; op++ {
+		m.abandoned[op] = set.Counter(op.String()+".abandoned", metrics.Base(op.String()+".sent"))
+	}
+	m.reconnect = set.Latency("reconnect")
+	m.sessionResumed = set.Counter("session.resumed")
+	m.sessionLost = set.Counter("session.lost")
+	m.departures = set.Counter("churn.departures")
+	m.departSkipped = set.Counter("churn.skipped")
+	m.deltaReplayed = set.Latency("delta.replayed")
+	m.offlineWrites = offlineWriteIDs{
+		sent:     set.Counter("offline.update.sent"),
+		accepted: set.Latency("offline.update.accepted", metrics.Base("offline.update.sent")),
+		rejected: set.Latency("offline.update.rejected", metrics.Base("offline.update.sent")),
+		timeout:  set.Counter("offline.update.timeout", metrics.Base("offline.update.sent")),
+	}
 	m.lag = set.Latency("schedule.lag")
 	m.delta = set.Latency("delta")
 	m.deltaExpected = set.Counter("delta.expected")
@@ -179,6 +210,7 @@ func declarePhase(set *metrics.Set, phase string, groups []ObserverGroup) phaseI
 	p.late = set.Counter(metrics.Scoped("schedule.late", phase), metrics.Base(slots))
 	p.skipped = set.Counter(metrics.Scoped("schedule.skipped", phase), metrics.Base(slots))
 	p.deferred = set.Counter(metrics.Scoped("schedule.deferred", phase), metrics.Base(slots))
+	p.offline = set.Counter(metrics.Scoped("schedule.offline", phase), metrics.Base(slots))
 	p.delta = set.Latency(metrics.Scoped("delta", phase))
 	for _, g := range groups {
 		p.fanout = append(p.fanout, set.Latency(metrics.Scoped("fanout."+g.Name, phase)))

@@ -20,6 +20,9 @@ type observer struct {
 	conn     Conn
 	received atomic.Int64
 	lost     atomic.Bool
+	// app, on the connection the application writes on, takes the
+	// replies to its writes.
+	app *app
 	// lastDelta is the newest desired-write stamp seen in a delta, per
 	// thing and shadow (index thing*shadows+shadow), so a delta repeating an
 	// older write is counted but not timed.
@@ -53,6 +56,10 @@ func (r *runner) connectObservers(ctx context.Context) error {
 			r.connMu.Unlock()
 			o.conn = c
 			r.observers = append(r.observers, o)
+			if grp.OfflineWrites && r.app == nil {
+				r.app = &app{r: r, conn: c, rec: o.rec, ids: &r.ids.offlineWrites, pending: map[uint64]appRequest{}}
+				o.app = r.app
+			}
 		}
 	}
 	return nil
@@ -79,6 +86,9 @@ func (r *runner) observe(o *observer) func(topic string, payload []byte) {
 			}
 		}
 		tp, err := shadow.ParseTopic(name)
+		if err == nil && o.app != nil {
+			o.app.observeReply(tp, payload, now)
+		}
 		if err != nil || tp.Op != shadow.OpUpdate || tp.Kind == shadow.KindRejected {
 			return
 		}

@@ -16,8 +16,18 @@ func (w *worker) handle(ev event) {
 			w.r.redial(t, w)
 			return
 		}
-		t.conn, t.connGen, t.up = ev.conn, ev.connGen, true
+		t.conn, t.connGen, t.up, t.away = ev.conn, ev.connGen, true, false
 		w.r.up.Add(1)
+		if ev.since >= 0 {
+			w.rec.Record(w.ids.reconnect, ev.at-ev.since)
+			switch {
+			case !w.cfg.Persistent:
+			case ev.present:
+				w.rec.Add(w.ids.sessionResumed, 1)
+			default:
+				w.rec.Add(w.ids.sessionLost, 1)
+			}
+		}
 	case evLost:
 		if ev.connGen != t.connGen || !t.up {
 			if ev.connGen > t.connGen {
@@ -25,7 +35,7 @@ func (w *worker) handle(ev event) {
 			}
 			return
 		}
-		t.up, t.conn = false, nil
+		t.up, t.conn, t.leaving = false, nil, nil
 		w.r.up.Add(-1)
 		w.dropOutstanding(t)
 		w.rec.Add(w.ids.reconnects, 1)
@@ -36,6 +46,10 @@ func (w *worker) handle(ev event) {
 	case evDelta:
 		w.rec.Add(w.ids.bytesIn, int64(ev.size))
 		w.delta(t, ev)
+	case evApp:
+		w.appWrite(t, ev)
+	case evResumed:
+		t.resumedAt = ev.at
 	}
 }
 
@@ -169,6 +183,11 @@ func (w *worker) delta(t *thing, ev event) {
 	w.rec.Add(w.ids.deltaReceived, 1)
 	if ev.stamp > ss.lastDeltaStamp {
 		w.rec.Record(w.ids.delta, ev.at-ev.stamp)
+		if t.resumedAt > 0 && ev.stamp < t.resumedAt {
+			// The desired write came while the thing was away: the
+			// delta waited in its session.
+			w.rec.Record(w.ids.deltaReplayed, ev.at-t.resumedAt)
+		}
 		if p := w.r.sched.PhaseAt(time.Duration(ev.stamp) - w.r.schedStart()); p >= 0 {
 			w.rec.Record(w.phaseIDs(int32(p)).delta, ev.at-ev.stamp)
 		}

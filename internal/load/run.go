@@ -77,6 +77,7 @@ type runner struct {
 	thingIndex   map[string]int // thing name → index, read-only once built
 	workers      []*worker
 	observers    []*observer
+	app          *app // writes to things while they are away; nil when no group does
 	ctx          context.Context
 	cancel       context.CancelCauseFunc
 	redialCtx    context.Context // ends the redials once the schedule is over
@@ -216,8 +217,20 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		r.schedStartNs.Store(int64(r.cfg.StartAt.Sub(r.start)))
 	}
 	close(started)
+	if plan := r.sched.departures(r.cfg.Phases, len(r.things)); len(plan) > 0 {
+		// Counted with the redials: it ends with them, when the schedule
+		// is over or the run stops.
+		r.redials.Add(1)
+		go func() {
+			defer r.redials.Done()
+			r.churn(r.redialCtx, plan)
+		}()
+	}
 
 	finishWorkers()
+	if r.app != nil {
+		r.app.finish()
+	}
 	if runCtx.Err() == nil {
 		r.waitFanout()
 	}

@@ -50,6 +50,13 @@ func (w *worker) send(i, cycle int64, t *thing, due int64) {
 	p := pending{intended: due, op: pickOp(&ps.Mix, i), shadow: uint8(cycle % int64(len(t.shadows))), write: ps.Write, phase: phase}
 	w.rec.Add(w.ids.scheduled[p.op], 1)
 	w.rec.Add(ph.scheduled[p.op], 1)
+	if t.away || t.leaving != nil {
+		// Churn or a storm sent the thing away: a device that is offline
+		// sends nothing, by the scenario's design.
+		w.rec.Add(w.ids.offline, 1)
+		w.rec.Add(ph.offline, 1)
+		return
+	}
 	if !t.up {
 		w.skip(phase)
 		return
@@ -83,6 +90,7 @@ func (w *worker) hold(t *thing, p pending) {
 func (w *worker) release(t *thing, slot int) {
 	t.inflight.release(slot)
 	w.pump(t)
+	w.leaveIfIdle(t)
 }
 
 // pump sends held-back slots, oldest first, while the thing has room in

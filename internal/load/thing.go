@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/shadow"
@@ -12,10 +13,12 @@ import (
 type eventKind uint8
 
 const (
-	evReply eventKind = iota + 1 // accepted or rejected for one of our requests
-	evDelta                      // update/delta at the device
-	evUp                         // a connection came up
-	evLost                       // a connection went down
+	evReply   eventKind = iota + 1 // accepted or rejected for one of our requests
+	evDelta                        // update/delta at the device
+	evUp                           // a connection came up
+	evLost                         // a connection went down
+	evApp                          // the application's write to the thing while it was away ended
+	evResumed                      // a connection's CONNACK resumed the thing's session
 )
 
 // event is what a connection's goroutine heard, applied to the thing under
@@ -36,6 +39,9 @@ type event struct {
 	state    []byte // delta: the flat delta state
 	conn     Conn   // evUp: the connection
 	connGen  uint32 // evUp, evLost: the connection's generation
+	since    int64  // evUp: when the reconnect attempts began, ns since the run's start; -1 for a first connect
+	present  bool   // evUp: the CONNACK's session present flag
+	app      *appReply
 }
 
 // numEvents counts the kinds of shadow message a thing's traffic causes, for
@@ -86,6 +92,15 @@ type thing struct {
 	inflight inflight
 	held     backlog // slots waiting for room in flight
 	seq      int64
+	// away says churn or a storm sent the thing away and it is not back:
+	// its slots are offline, not skipped.
+	away bool
+	// leaving is the graceful departure waiting for the requests in
+	// flight to end.
+	leaving *departure
+	// resumedAt is when the thing last came back on a resumed session, ns
+	// since the run's start: deltas older than it waited in the session.
+	resumedAt int64
 }
 
 // handler returns the function that receives the thing's deliveries on the
@@ -126,7 +141,11 @@ func (t *thing) handler(w *worker) func(topic string, payload []byte) {
 			ev.code = int16(r.Code)
 			slot, gen, ok := parseToken(r.ClientToken)
 			if !ok {
-				w.foreign.Add(1)
+				if !isAppToken(r.ClientToken) {
+					w.foreign.Add(1)
+				}
+				// The application's write while the thing was away is
+				// answered to the application too, which counts it.
 				return
 			}
 			ev.slot, ev.gen = slot, gen
@@ -138,7 +157,9 @@ func (t *thing) handler(w *worker) func(topic string, payload []byte) {
 			}
 			ev.kind = evDelta
 			ev.version = r.Version
-			ev.state = r.State
+			// The payload is the connection's read buffer, valid only
+			// during this call.
+			ev.state = append([]byte(nil), r.State...)
 			ev.stamp = -1
 			if st := maxStamp(r.State); st >= 0 {
 				ev.stamp = st - w.r.epoch
@@ -192,7 +213,9 @@ func DeviceFilters(thingName string, shadows []string) []string {
 // connect makes one attempt to bring the thing's connection up and reports
 // it to the worker. Every attempt has a generation of its own, so the loss
 // of one attempt's connection cannot be taken for another's.
-func (t *thing) connect(ctx context.Context, w *worker) error {
+// since is when the reconnect attempts began (ns since the run's start),
+// or -1 for the thing's first connect.
+func (t *thing) connect(ctx context.Context, w *worker, since int64) error {
 	gen := t.attempts.Add(1)
 	r := w.r
 	c, connTook, subTook, err := r.dial(ctx, Session{
@@ -200,9 +223,15 @@ func (t *thing) connect(ctx context.Context, w *worker) error {
 		Certificate:    t.bundle.Certificate,
 		Protocol:       t.protocol,
 		KeepAlive:      w.cfg.KeepAlive,
-		CleanStart:     w.cfg.CleanStart,
+		CleanStart:     !w.cfg.Persistent,
+		SessionExpiry:  w.sessionExpiry(),
 		ReceiveMaximum: uint16(2*w.cfg.InFlight + 16),
-		OnMessage:      t.handler(w),
+		OnConnack: func(present bool) {
+			if present && w.cfg.Persistent {
+				w.deliver(event{kind: evResumed, thing: t.local, at: w.clock()})
+			}
+		},
+		OnMessage: t.handler(w),
 		OnLost: func(error) {
 			w.deliver(event{kind: evLost, thing: t.local, connGen: gen})
 		},
@@ -212,8 +241,19 @@ func (t *thing) connect(ctx context.Context, w *worker) error {
 	}
 	r.connMu.Lock()
 	r.connRec.Record(w.ids.connect, int64(connTook))
-	r.connRec.Record(w.ids.subscribe, int64(subTook))
+	if subTook >= 0 {
+		r.connRec.Record(w.ids.subscribe, int64(subTook))
+	}
 	r.connMu.Unlock()
-	w.deliver(event{kind: evUp, thing: t.local, conn: c, connGen: gen})
+	w.deliver(event{kind: evUp, thing: t.local, conn: c, connGen: gen, since: since, present: c.SessionPresent(), at: w.clock()})
 	return nil
+}
+
+// sessionExpiry is the Session Expiry Interval things ask for: none for
+// clean sessions.
+func (w *worker) sessionExpiry() time.Duration {
+	if w.cfg.Persistent {
+		return w.cfg.SessionExpiry
+	}
+	return 0
 }

@@ -58,6 +58,10 @@ type Session struct {
 	// ReceiveMaximum bounds the QoS 1 deliveries the server may have
 	// unacknowledged towards this connection (MQTT 5).
 	ReceiveMaximum uint16
+	// OnConnack, when set, is called once the CONNACK is in and before
+	// any delivery, with its session present flag: messages a resumed
+	// session kept follow at once.
+	OnConnack func(sessionPresent bool)
 	// OnMessage receives every delivery, on the connection's own goroutine:
 	// it is short and does not block. topic and payload are valid only
 	// during the call.

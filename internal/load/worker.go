@@ -39,11 +39,12 @@ type worker struct {
 	// finished says the worker has returned: what still arrives is only
 	// counted (late).
 	finished bool
-	// closing holds connections to close once mu is released: closing one
-	// may wait for its reading goroutine, which may wait for mu.
-	closing []Conn
-	scratch []byte // the generated fields of the request being built
-	out     []byte // the request being built
+	// closing and dropping hold connections to close (with DISCONNECT) and
+	// to drop (without) once mu is released: ending one may wait for its
+	// reading goroutine, which may wait for mu.
+	closing, dropping []Conn
+	scratch           []byte // the generated fields of the request being built
+	out               []byte // the request being built
 }
 
 // genFields returns the generated fields object for one update of t, in a
@@ -59,37 +60,34 @@ func (w *worker) clock() int64 { return int64(w.cfg.Clock.Now().Sub(w.r.start)) 
 // deliver applies an event a connection's goroutine heard to the thing it
 // concerns, under the worker's lock.
 func (w *worker) deliver(ev event) {
-	var closing []Conn
-	func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
+	w.locked(func() {
 		if w.finished {
 			w.late(ev)
-		} else {
-			w.handle(ev)
-			if w.waiting {
-				w.sleeper.kick()
-			}
+			return
 		}
-		closing, w.closing = w.closing, nil
-	}()
-	for _, c := range closing {
-		_ = c.Close()
-	}
+		w.handle(ev)
+		if w.waiting {
+			w.sleeper.kick()
+		}
+	})
 }
 
-// locked runs f under the worker's lock, then closes the connections f left
-// to close.
+// locked runs f under the worker's lock, then ends the connections f left
+// to close or drop.
 func (w *worker) locked(f func()) {
-	var closing []Conn
+	var closing, dropping []Conn
 	func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		f()
-		closing, w.closing = w.closing, nil
+		closing, dropping = w.closing, w.dropping
+		w.closing, w.dropping = nil, nil
 	}()
 	for _, c := range closing {
 		_ = c.Close()
+	}
+	for _, c := range dropping {
+		_ = c.Drop()
 	}
 }
 
@@ -207,14 +205,44 @@ func (w *worker) await(ctx context.Context, d time.Duration, done func(now int64
 // drain waits for the outstanding requests to be answered or time out, and
 // for the deltas that accepted desired writes promised, up to the timeout.
 // It returns false when the run is cancelled.
+//
+// Things that churn or a storm sent away are waited for as long as their
+// absence and the timeout, so that the read-back finds them connected and
+// the deltas their sessions kept arrive.
 func (w *worker) drain(ctx context.Context) bool {
-	var deadline int64
-	w.locked(func() { deadline = w.clock() + int64(w.cfg.Timeout) })
+	var deadline, awayDeadline int64
+	w.locked(func() {
+		deadline = w.clock() + int64(w.cfg.Timeout)
+		awayDeadline = deadline + int64(w.longestAbsence())
+	})
 	return w.await(ctx, 50*time.Millisecond, func(now int64) bool {
 		w.expire(now)
 		requests, deltas := w.outstanding()
-		return requests == 0 && (deltas == 0 || now > deadline)
+		away := 0
+		for _, t := range w.things {
+			if t.away || t.leaving != nil {
+				away++
+			}
+		}
+		if away > 0 && now <= awayDeadline {
+			return false
+		}
+		return requests == 0 && (deltas == 0 || now > deadline+int64(w.longestAbsence()))
 	})
+}
+
+// longestAbsence is the longest time away a departure of the run asks for.
+func (w *worker) longestAbsence() time.Duration {
+	var d time.Duration
+	for _, p := range w.cfg.Phases {
+		if p.Churn.PerMinute > 0 {
+			d = max(d, p.Churn.Offline)
+		}
+		if p.Storm.Share > 0 {
+			d = max(d, p.Storm.Offline)
+		}
+	}
+	return d
 }
 
 // outstanding counts the requests still unanswered and the deltas still
@@ -297,5 +325,7 @@ func (w *worker) late(ev event) {
 	case evDelta:
 		w.things[ev.thing].shadows[ev.shadow].events[evtDelta]++
 		w.rec.Add(w.ids.deltaReceived, 1)
+	case evApp:
+		w.appWrite(w.things[ev.thing], ev)
 	}
 }

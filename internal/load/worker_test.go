@@ -50,7 +50,7 @@ func newBench(t *testing.T, things int, manual bool, cfg Config) *bench {
 	r.everConnected.Store(true)
 	b.r, b.w = r, r.workers[0]
 	for _, th := range b.w.things {
-		if err := th.connect(r.ctx, b.w); err != nil {
+		if err := th.connect(r.ctx, b.w, -1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,10 +109,10 @@ func checkBooks(t *testing.T, rep *metrics.Report) {
 	var sent, scheduled int64
 	for _, op := range []string{"update", "get", "delete"} {
 		n := rep.Counters[op+".sent"]
-		ended := rep.Latencies[op+".accepted"].Count + rep.Latencies[op+".rejected"].Count + rep.Counters[op+".timeout"]
+		ended := rep.Latencies[op+".accepted"].Count + rep.Latencies[op+".rejected"].Count + rep.Counters[op+".timeout"] + rep.Counters[op+".abandoned"]
 		if n != ended {
-			t.Errorf("%s: %d sent, %d ended (accepted %d, rejected %d, timed out %d)", op, n, ended,
-				rep.Latencies[op+".accepted"].Count, rep.Latencies[op+".rejected"].Count, rep.Counters[op+".timeout"])
+			t.Errorf("%s: %d sent, %d ended (accepted %d, rejected %d, timed out %d, abandoned %d)", op, n, ended,
+				rep.Latencies[op+".accepted"].Count, rep.Latencies[op+".rejected"].Count, rep.Counters[op+".timeout"], rep.Counters[op+".abandoned"])
 		}
 		sent += n
 		scheduled += rep.Counters[op+".scheduled"]
@@ -121,8 +121,9 @@ func checkBooks(t *testing.T, rep *metrics.Report) {
 	if scheduled != slots {
 		t.Errorf("%d slots, %d scheduled by operation", slots, scheduled)
 	}
-	if got := sent - rep.Counters["delta.responses"] + rep.Counters["schedule.skipped"]; got != slots {
-		t.Errorf("sent %d − delta answers %d + skipped %d = %d, want the %d slots", sent, rep.Counters["delta.responses"], rep.Counters["schedule.skipped"], got, slots)
+	if got := sent - rep.Counters["delta.responses"] + rep.Counters["schedule.skipped"] + rep.Counters["schedule.offline"]; got != slots {
+		t.Errorf("sent %d − delta answers %d + skipped %d + offline %d = %d, want the %d slots", sent, rep.Counters["delta.responses"],
+			rep.Counters["schedule.skipped"], rep.Counters["schedule.offline"], got, slots)
 	}
 }
 

@@ -57,6 +57,10 @@ type ConnOptions struct {
 	// the connection a Keeper of its own. Connections of one fleet share
 	// one.
 	Keeper *Keeper
+	// OnConnack, when set, is called with the CONNACK's session present
+	// flag before the connection reads on: before the messages a resumed
+	// session kept are delivered.
+	OnConnack func(sessionPresent bool)
 	// OnMessage receives every PUBLISH, on the connection's reading
 	// goroutine, before its PUBACK is sent. topic and payload alias the
 	// read buffer: they are valid only during the call.
@@ -250,6 +254,9 @@ func DialConn(ctx context.Context, opts ConnOptions) (*Conn, error) {
 	now := monoNow()
 	c.lastRead.Store(now)
 	c.lastWrite.Store(now)
+	if opts.OnConnack != nil {
+		opts.OnConnack(c.sessionPresent)
+	}
 	c.keeper.add(c)
 	go c.readLoop()
 	return c, nil

@@ -52,6 +52,7 @@ func (t *Transport) Dial(ctx context.Context, s load.Session) (load.Conn, error)
 		ReceiveMaximum: s.ReceiveMaximum,
 		Timeout:        t.Timeout,
 		Keeper:         &t.keeper,
+		OnConnack:      s.OnConnack,
 		OnMessage:      s.OnMessage,
 		OnLost:         s.OnLost,
 	})
