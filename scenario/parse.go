@@ -17,6 +17,7 @@ import (
 	"github.com/shadowload/shadowload/internal/iotcore"
 	"github.com/shadowload/shadowload/internal/latency"
 	"github.com/shadowload/shadowload/internal/load"
+	"github.com/shadowload/shadowload/internal/topic"
 	"github.com/shadowload/shadowload/metrics"
 	"github.com/shadowload/shadowload/shadow"
 	"go.yaml.in/yaml/v3"
@@ -64,12 +65,12 @@ func defaults() *Scenario {
 	return &Scenario{
 		Target: Target{Endpoint: DefaultEndpoint, HashMatchesDollar: true, Emulator: Emulator{Limits: LimitsDefault}},
 		Fleet: Fleet{
-			Things:      DefaultThings,
-			Name:        DefaultThingName,
-			ConnectRate: DefaultConnectRate,
-			KeepAlive:   DefaultKeepAlive,
-			CleanStart:  true,
-			Shadows:     []string{ClassicShadow},
+			Things:        DefaultThings,
+			Name:          DefaultThingName,
+			ConnectRate:   DefaultConnectRate,
+			KeepAlive:     DefaultKeepAlive,
+			SessionExpiry: DefaultSessionExpiry,
+			Shadows:       []string{ClassicShadow},
 		},
 		Payload:  Payload{QoS: DefaultQoS, Fields: []Field{{Name: "seq", Kind: FieldCounter, Step: 1}}},
 		Timeout:  DefaultTimeout,
@@ -202,6 +203,42 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	if !d.hasErrorUnder("phases") && !d.hasErrorUnder("observers") {
 		d.knownMetrics(s)
 	}
+	d.offlineWriters(find(root, "observers"), s)
+}
+
+// offlineWriters checks the observer group that writes to things while they
+// are away: there is at most one, and its filters receive the answers to
+// its writes (update/accepted and update/rejected of the classic shadow,
+// where it writes).
+func (d *decoder) offlineWriters(n *yaml.Node, s *Scenario) {
+	var writers []string
+	for i, o := range s.Observers {
+		if !o.OfflineWrites {
+			continue
+		}
+		writers = append(writers, o.Name)
+		field := join(index("observers", i), "filters")
+		for _, kind := range []string{"update/accepted", "update/rejected"} {
+			name := shadow.Prefix(s.Fleet.ThingName(0), "") + "/" + kind
+			if firstMatchOf(o.Filters, name, s.Target.HashMatchesDollar) < 0 {
+				d.errorf(n, field, "observer %q writes offline but no filter receives %s, where its writes are answered; add $aws/things/+/shadow/update/+", o.Name, name)
+				break
+			}
+		}
+	}
+	if len(writers) > 1 {
+		d.errorf(n, "observers", "observers %s all write offline; at most one group is the application", strings.Join(writers, ", "))
+	}
+}
+
+// firstMatchOf returns the index of the first filter matching name, or -1.
+func firstMatchOf(filters []string, name string, dollar bool) int {
+	for i, f := range filters {
+		if topic.Match(f, name, dollar) {
+			return i
+		}
+	}
+	return -1
 }
 
 // target decodes the target section.
@@ -283,8 +320,8 @@ func (d *decoder) emulator(n *yaml.Node, path string, e *Emulator) {
 
 // fleet decodes the fleet section.
 func (d *decoder) fleet(n *yaml.Node, path string, f *Fleet) {
-	var nameNode, thingsNode *yaml.Node
-	keys := []string{"things", "name", "connect_rate", "keep_alive", "clean_start", "shadows"}
+	var nameNode, thingsNode, expiryNode *yaml.Node
+	keys := []string{"things", "name", "connect_rate", "keep_alive", "protocol", "session", "session_expiry", "shadows"}
 	if !d.fields(n, path, keys, func(key string, k, v *yaml.Node) {
 		p := join(path, key)
 		switch key {
@@ -303,13 +340,24 @@ func (d *decoder) fleet(n *yaml.Node, path string, f *Fleet) {
 			if f.KeepAlive%1e9 != 0 || f.KeepAlive > 65535e9 {
 				d.errorf(v, p, "%v: want whole seconds up to 65535s", f.KeepAlive)
 			}
-		case "clean_start":
-			d.boolean(v, p, &f.CleanStart)
+		case "protocol":
+			d.protocol(v, p, &f.Protocol)
+		case "session":
+			d.session(v, p, &f.Session)
+		case "session_expiry":
+			expiryNode = v
+			d.durationUpTo(v, p, false, iotcore.MaxSessionExpiry, &f.SessionExpiry)
+			if f.SessionExpiry%time.Second != 0 {
+				d.errorf(v, p, "%v: want whole seconds", f.SessionExpiry)
+			}
 		case "shadows":
 			d.shadows(v, p, f)
 		}
 	}) {
 		return
+	}
+	if expiryNode != nil && f.Session != SessionPersistent {
+		d.errorf(expiryNode, join(path, "session_expiry"), "only for persistent sessions; fleet.session is %s", f.Session)
 	}
 	pat, err := f.namePattern()
 	if err != nil {
@@ -363,7 +411,7 @@ func (d *decoder) observers(n *yaml.Node, path string, s *Scenario) {
 		p := index(path, i)
 		o := Observer{Name: "observer-" + strconv.Itoa(i), Count: 1}
 		var filtersSeen bool
-		if !d.fields(item, p, []string{"name", "count", "filters"}, func(key string, k, v *yaml.Node) {
+		if !d.fields(item, p, []string{"name", "count", "filters", "offline_writes"}, func(key string, k, v *yaml.Node) {
 			kp := join(p, key)
 			switch key {
 			case "name":
@@ -383,6 +431,8 @@ func (d *decoder) observers(n *yaml.Node, path string, s *Scenario) {
 					d.errorf(v, kp, "%d: want at most %d connections per observer group", o.Count, maxObserverCount)
 					o.Count = maxObserverCount
 				}
+			case "offline_writes":
+				d.boolean(v, kp, &o.OfflineWrites)
 			case "filters":
 				filtersSeen = true
 				d.list(v, kp, "topic filters", func(j int, fn *yaml.Node) {
@@ -420,7 +470,7 @@ func (d *decoder) phases(n *yaml.Node, path string, s *Scenario) {
 		ph := Phase{Name: "phase-" + strconv.Itoa(i+1), Mix: Mix{Update: 1}}
 		var durationSeen, rateSeen bool
 		var rateKey, rampKey *yaml.Node
-		keys := []string{"name", "duration", "rate", "ramp", "mix", "write", "respond_to_delta"}
+		keys := []string{"name", "duration", "rate", "ramp", "mix", "write", "respond_to_delta", "churn", "storm"}
 		if !d.fields(item, p, keys, func(key string, k, v *yaml.Node) {
 			kp := join(p, key)
 			switch key {
@@ -453,6 +503,10 @@ func (d *decoder) phases(n *yaml.Node, path string, s *Scenario) {
 				}
 			case "respond_to_delta":
 				d.boolean(v, kp, &ph.RespondToDelta)
+			case "churn":
+				d.churn(v, kp, &ph.Churn)
+			case "storm":
+				d.storm(v, kp, &ph.Storm)
 			}
 		}) {
 			return

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shadowload/shadowload/internal/iotcore"
+	"github.com/shadowload/shadowload/internal/load"
 	"github.com/shadowload/shadowload/shadow"
 )
 
@@ -47,6 +48,11 @@ type Plan struct {
 	// Things is the fleet size; Shadows the shadows of each thing.
 	Things  int
 	Shadows []string
+	// MQTT5 and MQTT311 split the things by protocol, as the run does.
+	MQTT5, MQTT311 int
+	// Session is how things keep their sessions: "clean", or "persistent"
+	// with its expiry.
+	Session string
 	// Connect is the connect stage before the first phase.
 	Connect ConnectPlan
 	// DeviceSubscriptions is the number of topic filters each device
@@ -88,6 +94,10 @@ type PhasePlan struct {
 	From, To Rate
 	// Requests is the number of requests the schedule sends.
 	Requests int64
+	// Departures is the number of disconnects churn and a storm make;
+	// Reconnects the peak rate of the connects that bring them back.
+	Departures int
+	Reconnects Rate
 	// Fleet is the whole-fleet scheduled request rate at the peak.
 	Fleet Rate
 	// PerThing and PerShadow are shadow requests per second of one thing
@@ -118,6 +128,12 @@ func (s *Scenario) Plan() *Plan {
 	}
 	if !s.Target.Embedded() {
 		p.Target = s.Target.Endpoint
+	}
+	counts := s.Fleet.Protocol.Things(s.Fleet.Things)
+	p.MQTT5, p.MQTT311 = counts[load.MQTT5], counts[load.MQTT311]
+	p.Session = s.Fleet.Session.String()
+	if s.Fleet.Session == SessionPersistent {
+		p.Session += fmt.Sprintf(" (expiry %v)", s.Fleet.SessionExpiry)
 	}
 	p.Connect = ConnectPlan{Connections: s.Fleet.Things, Rate: s.Fleet.ConnectRate}
 	for _, o := range s.Observers {
@@ -186,6 +202,39 @@ func (s *Scenario) globalWarnings(p *Plan) {
 	if p.Connect.Connections > fleetConnectionsPerHost && s.Target.Embedded() {
 		warn("%d connections with the embedded emulator need two descriptors each; one process holds about %d", p.Connect.Connections, fleetConnectionsPerHost)
 	}
+	s.deviceWarnings(p)
+}
+
+// deviceWarnings says what the fleet's protocols, sessions and comings and
+// goings change in what a run measures.
+func (s *Scenario) deviceWarnings(p *Plan) {
+	warn := func(format string, args ...any) { p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...)) }
+	if p.MQTT311 > 0 {
+		warn("%d of the %d things speak MQTT 3.1.1, which has no reason codes: a publish or subscribe their policy denies closes the connection (counted in reconnects, not as a rejection), and a throttled publish just gets no PUBACK", p.MQTT311, p.Things)
+		if s.Fleet.Session == SessionPersistent {
+			warn("MQTT 3.1.1 sessions last the account's persistent-session expiry (%v by default on AWS), whatever session_expiry says", iotcore.DefaultSessionExpiry)
+		}
+	}
+	if s.Fleet.Session == SessionPersistent && p.MQTT5 > 0 && s.Fleet.SessionExpiry > iotcore.DefaultSessionExpiry {
+		warn("session_expiry %v is above AWS's default account maximum of %v: AWS lowers it (and says so in CONNACK) unless the account's setting was raised, up to %v", s.Fleet.SessionExpiry, iotcore.DefaultSessionExpiry, iotcore.MaxSessionExpiry)
+	}
+	away, ungraceful := false, false
+	for _, ph := range s.Phases {
+		away = away || ph.Churn.PerMinute > 0 || ph.Storm.Share > 0
+		ungraceful = ungraceful || ph.Churn.PerMinute > 0 && !ph.Churn.Graceful || ph.Storm.Share > 0 && !ph.Storm.Graceful
+	}
+	for _, o := range s.Observers {
+		switch {
+		case !o.OfflineWrites:
+		case !away:
+			warn("observer %q writes to things while they are away, but no phase has churn or a storm: it writes nothing", o.Name)
+		case s.Fleet.Session != SessionPersistent:
+			warn("observer %q writes to things while they are away, but fleet.session is clean: the deltas go with the sessions (delta.received stays below delta.expected)", o.Name)
+		}
+	}
+	if ungraceful {
+		warn("ungraceful departures drop the socket with requests in flight: those end as abandoned. A device whose network vanishes without a FIN is noticed by the broker only after 1.5 × keep_alive (%v)", time.Duration(1.5*float64(awsKeepAlive(s.Fleet.KeepAlive))))
+	}
 }
 
 // seconds converts a number of seconds to a duration, saturating at the
@@ -248,6 +297,17 @@ func (s *Scenario) planPhase(ph Phase, p *Plan) PhasePlan {
 	}
 	if ph.RespondToDelta && ph.Write != SectionDesired {
 		warn("respond_to_delta with %s writes: the phase's own updates make no deltas", ph.Write)
+	}
+	if c := ph.Churn.PerMinute; c > 0 {
+		pp.Departures += int(c*float64(s.Fleet.Things)*ph.Duration.Minutes() + 0.5)
+		pp.Reconnects = Rate(c * float64(s.Fleet.Things) / 60)
+	}
+	if k := int(ph.Storm.Share*float64(s.Fleet.Things) + 0.5); k > 0 {
+		pp.Departures += k
+		pp.Reconnects = max(pp.Reconnects, s.Fleet.ConnectRate)
+		if back := seconds(float64(k)/float64(s.Fleet.ConnectRate)) + ph.Storm.Offline; back > ph.Duration {
+			warn("the storm's %d things need %v to come back at connect_rate %v, longer than the phase's %v", k, back.Round(time.Millisecond), s.Fleet.ConnectRate, ph.Duration)
+		}
 	}
 	return pp
 }

@@ -147,7 +147,7 @@ func TestPlanWriteTextShowsPhasesAndWarnings(t *testing.T) {
 		"fleet    100 things, shadows classic, config, 6 subscriptions per device connection",
 		"observer docs: connections 2, subscriptions 2 each",
 		"ramp     10s       0           100→300     3            3             3            150          0         150                 4.5                0\n",
-		"Model: the fleet connects before the first phase.",
+		"Model: the fleet connects before the first phase;",
 		`warning: phase "ramp": each "docs" observer connection receives 150 publishes/s`,
 	} {
 		if !strings.Contains(out, want) {

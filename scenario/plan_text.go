@@ -11,7 +11,8 @@ import (
 )
 
 // planModel is the message model the plan's numbers rest on, for readers.
-const planModel = `Model: the fleet connects before the first phase. Each request gets one reply
+const planModel = `Model: the fleet connects before the first phase; in a phase, connects/s are the
+reconnects of things that churn or a storm sent away. Each request gets one reply
 on the device's connection. An accepted update also publishes update/documents,
 and update/delta while desired differs from reported (desired writes); a device
 that responds to deltas receives each delta and answers with one reported
@@ -29,6 +30,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "\ntarget   %s\n", p.Target)
 	fmt.Fprintf(&b, "fleet    %d things, shadows %s, %d subscriptions per device connection\n",
 		p.Things, strings.Join(p.Shadows, ", "), p.DeviceSubscriptions)
+	fmt.Fprintf(&b, "devices  %d MQTT 5, %d MQTT 3.1.1; %s sessions\n", p.MQTT5, p.MQTT311, p.Session)
 	for _, o := range p.Observers {
 		fmt.Fprintf(&b, "observer %s: connections %d, subscriptions %d each\n", o.Name, o.Count, o.Subscriptions)
 	}
@@ -49,7 +51,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		if ph.From != ph.To {
 			rate += "→" + num(float64(ph.To))
 		}
-		cells := []string{ph.Name, ph.Duration.String(), "0", rate, num(float64(ph.PerThing)),
+		cells := []string{ph.Name, ph.Duration.String(), num(float64(ph.Reconnects)), rate, num(float64(ph.PerThing)),
 			num(float64(ph.DeviceOut)), num(float64(ph.DeviceIn)), num(float64(ph.Documents)), num(float64(ph.Deltas))}
 		for _, in := range ph.ObserverIn {
 			cells = append(cells, num(float64(in)))

@@ -148,8 +148,16 @@ type Fleet struct {
 	ConnectRate Rate
 	// KeepAlive is the MQTT keep-alive, in whole seconds.
 	KeepAlive time.Duration
-	// CleanStart asks for a new session at every connect.
-	CleanStart bool
+	// Protocol weighs the MQTT versions the things speak; the zero value
+	// is all MQTT 5.
+	Protocol load.ProtocolMix
+	// Session says whether things start clean or resume the session the
+	// broker kept.
+	Session Session
+	// SessionExpiry is how long the broker keeps a persistent session
+	// after its connection ends: the MQTT 5 Session Expiry Interval. An
+	// MQTT 3.1.1 session lasts as long as the account's setting says.
+	SessionExpiry time.Duration
 	// Shadows lists the shadows of each thing that receive requests:
 	// ClassicShadow for the classic shadow, other entries name named shadows.
 	Shadows []string
@@ -165,6 +173,11 @@ type Observer struct {
 	Count int
 	// Filters are the MQTT topic filters each connection subscribes to.
 	Filters []string
+	// OfflineWrites makes the group the application that writes desired
+	// state to a thing while churn or a storm keeps it away: one desired
+	// update per absence, whose delta the thing's persistent session
+	// holds until it reconnects.
+	OfflineWrites bool
 }
 
 // Phase is a stretch of time with one request schedule.
@@ -184,6 +197,10 @@ type Phase struct {
 	// RespondToDelta makes each device answer every delta it receives with
 	// a reported update of the delta's fields.
 	RespondToDelta bool
+	// Churn disconnects and reconnects things through the phase.
+	Churn load.Churn
+	// Storm disconnects a share of the fleet at the phase's start.
+	Storm load.Storm
 }
 
 // Mix weighs the kinds of shadow request; a request is an update with
