@@ -16,7 +16,9 @@ func engineConfig(s *scenario.Scenario, gen *scenario.Generator, t *target) load
 		Observers:         t.observers,
 		ConnectRate:       float64(s.Fleet.ConnectRate),
 		KeepAlive:         s.Fleet.KeepAlive,
-		CleanStart:        s.Fleet.CleanStart,
+		Protocols:         s.Fleet.Protocol,
+		Persistent:        s.Fleet.Session == scenario.SessionPersistent,
+		SessionExpiry:     s.Fleet.SessionExpiry,
 		QoS:               byte(s.Payload.QoS),
 		Optimistic:        s.Payload.Optimistic,
 		Timeout:           s.Timeout,
@@ -38,6 +40,8 @@ func engineConfig(s *scenario.Scenario, gen *scenario.Generator, t *target) load
 			Phase:          load.Phase{Name: p.Name, Duration: p.Duration, From: float64(p.From), To: float64(p.To)},
 			Mix:            load.Mix{load.OpUpdate: float64(p.Mix.Update), load.OpGet: float64(p.Mix.Get), load.OpDelete: float64(p.Mix.Delete)},
 			RespondToDelta: p.RespondToDelta,
+			Churn:          p.Churn,
+			Storm:          p.Storm,
 		}
 		switch p.Write {
 		case scenario.SectionDesired:
@@ -59,16 +63,23 @@ func record(s *scenario.Scenario) json.RawMessage {
 			"mix":   map[string]int{"update": p.Mix.Update, "get": p.Mix.Get, "delete": p.Mix.Delete},
 			"write": p.Write.String(), "respond_to_delta": p.RespondToDelta,
 		}
+		if p.Churn.PerMinute > 0 {
+			phases[i]["churn"] = map[string]any{"per_minute": p.Churn.PerMinute, "graceful": p.Churn.Graceful, "offline": p.Churn.Offline.String()}
+		}
+		if p.Storm.Share > 0 {
+			phases[i]["storm"] = map[string]any{"share": p.Storm.Share, "graceful": p.Storm.Graceful, "offline": p.Storm.Offline.String()}
+		}
 	}
 	observers := make([]map[string]any, len(s.Observers))
 	for i, o := range s.Observers {
-		observers[i] = map[string]any{"name": o.Name, "count": o.Count, "filters": o.Filters}
+		observers[i] = map[string]any{"name": o.Name, "count": o.Count, "filters": o.Filters, "offline_writes": o.OfflineWrites}
 	}
 	v := s.Validity
 	b, _ := json.Marshal(map[string]any{
 		"name": s.Name, "source": s.Source, "endpoint": s.Target.Endpoint,
 		"limits": string(s.Target.Emulator.Limits), "latency": s.Target.Emulator.Latency.String(),
 		"things": s.Fleet.Things, "shadows": s.Fleet.Shadows, "connect_rate": s.Fleet.ConnectRate.String(),
+		"protocol": s.Fleet.Protocol.String(), "session": s.Fleet.Session.String(), "keep_alive": s.Fleet.KeepAlive.String(),
 		"observers": observers, "phases": phases, "qos": s.Payload.QoS, "optimistic": s.Payload.Optimistic,
 		"timeout": s.Timeout.String(), "in_flight": s.InFlight, "verify": s.Verify,
 		"validity": map[string]any{

@@ -148,7 +148,7 @@ func (t *target) pickBundles(s *scenario.Scenario, dir string, shard load.Shard)
 	}
 	hostsObservers := shard.Whole() || shard.Index == 0
 	for _, o := range s.Observers {
-		g := load.ObserverGroup{Name: o.Name, Filters: o.Filters, Count: o.Count}
+		g := load.ObserverGroup{Name: o.Name, Filters: o.Filters, Count: o.Count, OfflineWrites: o.OfflineWrites}
 		for k := 0; k < o.Count && hostsObservers; k++ {
 			name := fmt.Sprintf("%s-%d", o.Name, k)
 			b, ok := byName[name]
