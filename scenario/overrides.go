@@ -3,6 +3,8 @@ package scenario
 import (
 	"fmt"
 	"time"
+
+	"github.com/shadowload/shadowload/internal/load"
 )
 
 // Overrides are command-line settings that take precedence over the file.
@@ -20,6 +22,8 @@ type Overrides struct {
 	Rate Rate
 	// Duration scales every phase so the phases add up to Duration.
 	Duration time.Duration
+	// Protocol, when set, replaces fleet.protocol.
+	Protocol *load.ProtocolMix
 }
 
 // overrideSource names command-line settings in errors.
@@ -65,6 +69,9 @@ func (s *Scenario) Apply(o Overrides) error {
 	if !(o.Rate >= 0 && o.Rate <= MaxRate) {
 		bad("rate", "%v: want a rate from 0/s to %v", o.Rate, MaxRate)
 	}
+	if o.Protocol != nil && o.Protocol[load.MQTT5]+o.Protocol[load.MQTT311] <= 0 {
+		bad("protocol", "%v: want mqtt5, mqtt311 or weights such as mqtt5:70,mqtt311:30", *o.Protocol)
+	}
 	if o.Duration < 0 || o.Duration > MaxRunDuration {
 		bad("duration", "%v: want a duration above zero and at most %v", o.Duration, MaxRunDuration)
 	}
@@ -81,6 +88,9 @@ func (s *Scenario) Apply(o Overrides) error {
 		}
 	}
 	s.Target, s.Fleet.Things, s.Phases = t, things, phases
+	if o.Protocol != nil {
+		s.Fleet.Protocol = *o.Protocol
+	}
 	return nil
 }
 

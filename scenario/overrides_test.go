@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shadowload/shadowload/internal/load"
 )
 
 const overrideSrc = `name: o
@@ -41,6 +43,11 @@ func TestApplyOverrides(t *testing.T) {
 		{"rate scales to the peak", Overrides{Rate: 400}, func(t *testing.T, s *Scenario) {
 			if p := s.Phases; p[0].From != 0 || p[0].To != 200 || p[1].From != 400 || p[1].To != 400 {
 				t.Errorf("phases %+v; want warm 0→200/s and load 400/s", p)
+			}
+		}},
+		{"protocol", Overrides{Protocol: &load.ProtocolMix{load.MQTT5: 1, load.MQTT311: 1}}, func(t *testing.T, s *Scenario) {
+			if s.Fleet.Protocol != (load.ProtocolMix{load.MQTT5: 1, load.MQTT311: 1}) {
+				t.Errorf("protocol %v; want half MQTT 3.1.1", s.Fleet.Protocol)
 			}
 		}},
 		{"duration scales every phase", Overrides{Duration: 2 * time.Minute}, func(t *testing.T, s *Scenario) {
