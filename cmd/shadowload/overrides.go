@@ -10,9 +10,9 @@ import (
 // scenario file. run, validate and plan share them, so a scenario is
 // checked and planned exactly as it will run.
 type overrideFlags struct {
-	endpoint, bundles, rate *string
-	things                  *int
-	duration                *time.Duration
+	endpoint, bundles, rate, protocol *string
+	things                            *int
+	duration                          *time.Duration
 }
 
 // addOverrides registers the override flags on fs.
@@ -23,6 +23,7 @@ func addOverrides(fs *flagSet) *overrideFlags {
 		things:   fs.Int("things", 0, "override fleet.things"),
 		rate:     fs.String("rate", "", "scale the phases so the peak rate is this, e.g. 500/s"),
 		duration: fs.Duration("duration", 0, "scale the phases to last this long in all, e.g. 1m"),
+		protocol: fs.String("protocol", "", "override fleet.protocol: mqtt5, mqtt311, or weights such as mqtt5:70,mqtt311:30"),
 	}
 }
 
@@ -41,6 +42,13 @@ func (o *overrideFlags) apply(fs *flagSet, cmd string, s *scenario.Scenario) err
 			return usagef("%s: --rate: %v", cmd, err)
 		}
 		ov.Rate = r
+	}
+	if *o.protocol != "" {
+		m, err := scenario.ParseProtocolMix(*o.protocol)
+		if err != nil {
+			return usagef("%s: --protocol: %v", cmd, err)
+		}
+		ov.Protocol = &m
 	}
 	if err := s.Apply(ov); err != nil {
 		return usageError{err}
