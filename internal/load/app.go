@@ -63,18 +63,17 @@ func parseAppToken(tok string) (uint64, bool) {
 	return n, err == nil
 }
 
-// write sends one desired update to thing t of worker w, with fields from
-// w's generator and the stamp of now.
+// write sends one desired update to thing t of worker w: the stamp of now
+// in a field of its own (DesiredStampField), as a cloud service changes one
+// setting of a device.
 func (a *app) write(w *worker, t *thing) {
-	var fields []byte
-	w.locked(func() { fields = append(fields, w.genFields(t)...) })
 	topic := t.shadows[0].topics[OpUpdate]
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.seq++
 	now := int64(a.r.cfg.Clock.Now().Sub(a.r.start))
 	b := append(a.buf[:0], `{"state":{"desired":`...)
-	b = appendStamped(b, fields, StampField, a.r.epoch+now)
+	b = appendStamped(b, nil, DesiredStampField, a.r.epoch+now)
 	b = append(b, `},"clientToken":"`+appTokenPrefix...)
 	b = strconv.AppendUint(b, a.seq, 36)
 	b = append(b, `"}`...)

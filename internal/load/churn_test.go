@@ -141,7 +141,7 @@ func TestPersistentSessionResumesWithoutResubscribingAndTimesTheDeltaItKept(t *t
 	b.at(500)
 	stamp := b.r.epoch + int64(500*time.Millisecond)
 	old.serve(fakeMsg{topic: th.shadows[0].topics[OpUpdate],
-		payload: []byte(fmt.Sprintf(`{"state":{"desired":{"mode":"eco","%s":%d}},"clientToken":"app-1"}`, StampField, stamp))})
+		payload: []byte(fmt.Sprintf(`{"state":{"desired":{"%s":%d}},"clientToken":"app-1"}`, DesiredStampField, stamp))})
 	b.w.deliver(event{kind: evApp, thing: th.local, app: &appReply{answered: true, accepted: true, version: 1}})
 	if b.clk.waitArmed(t) != time.Second {
 		t.Fatal("the thing does not wait its time away")

@@ -20,7 +20,13 @@ const StampField = "shadowload_ns"
 // which, being only in reported, never appears in a delta.
 const AnswerStampField = "shadowload_answer_ns"
 
-var stampKeys = [][]byte{[]byte(`"` + StampField + `":`), []byte(`"` + AnswerStampField + `":`)}
+// DesiredStampField carries the stamp of the application's desired write to
+// a thing that is away (observers' offline_writes). It is the write's only
+// field, apart from what the device reports, so a device that answers the
+// delta settles it for good.
+const DesiredStampField = "shadowload_desired_ns"
+
+var stampKeys = [][]byte{[]byte(`"` + StampField + `":`), []byte(`"` + AnswerStampField + `":`), []byte(`"` + DesiredStampField + `":`)}
 
 // appendStamped appends the JSON object obj with "key":stamp added as its
 // last member.
