@@ -157,7 +157,7 @@ phases:
 	if ph := p.Phases[1]; ph.Departures != 100 || ph.Reconnects != 10 {
 		t.Errorf("storm phase: %d departures at %v reconnects/s; want 100 at the 10/s connect rate", ph.Departures, ph.Reconnects)
 	}
-	all := strings.Join(p.Warnings, "\n")
+	all := strings.Join(append(p.Notes, p.Warnings...), "\n")
 	for _, want := range []string{
 		"30 of the 100 things speak MQTT 3.1.1, which has no reason codes",
 		`observer "app" writes to things while they are away, but fleet.session is clean`,

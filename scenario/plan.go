@@ -50,8 +50,8 @@ type Plan struct {
 	Shadows []string
 	// MQTT5 and MQTT311 split the things by protocol, as the run does.
 	MQTT5, MQTT311 int
-	// Session is how things keep their sessions: "clean", or "persistent"
-	// with its expiry.
+	// Session is how things keep their sessions: "clean sessions", or
+	// "persistent sessions" with their expiry.
 	Session string
 	// Connect is the connect stage before the first phase.
 	Connect ConnectPlan
@@ -67,6 +67,9 @@ type Plan struct {
 	Phases []PhasePlan
 	// Warnings say where the scenario meets an AWS quota or wastes effort.
 	Warnings []string
+	// Notes say what the fleet's protocols and comings and goings change
+	// in what a run measures.
+	Notes []string
 }
 
 // ConnectPlan is the connect stage: every connection opened at a paced rate.
@@ -131,7 +134,7 @@ func (s *Scenario) Plan() *Plan {
 	}
 	counts := s.Fleet.Protocol.Things(s.Fleet.Things)
 	p.MQTT5, p.MQTT311 = counts[load.MQTT5], counts[load.MQTT311]
-	p.Session = s.Fleet.Session.String()
+	p.Session = s.Fleet.Session.String() + " sessions"
 	if s.Fleet.Session == SessionPersistent {
 		p.Session += fmt.Sprintf(" (expiry %v)", s.Fleet.SessionExpiry)
 	}
@@ -205,14 +208,26 @@ func (s *Scenario) globalWarnings(p *Plan) {
 	s.deviceWarnings(p)
 }
 
+// offlineWriter reports whether an observer group writes to things while
+// they are away.
+func (s *Scenario) offlineWriter() bool {
+	for _, o := range s.Observers {
+		if o.OfflineWrites {
+			return true
+		}
+	}
+	return false
+}
+
 // deviceWarnings says what the fleet's protocols, sessions and comings and
 // goings change in what a run measures.
 func (s *Scenario) deviceWarnings(p *Plan) {
 	warn := func(format string, args ...any) { p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...)) }
+	note := func(format string, args ...any) { p.Notes = append(p.Notes, fmt.Sprintf(format, args...)) }
 	if p.MQTT311 > 0 {
-		warn("%d of the %d things speak MQTT 3.1.1, which has no reason codes: a publish or subscribe their policy denies closes the connection (counted in reconnects, not as a rejection), and a throttled publish just gets no PUBACK", p.MQTT311, p.Things)
+		note("%d of the %d things speak MQTT 3.1.1, which has no reason codes: a publish or subscribe their policy denies closes the connection (counted in reconnects, not as a rejection), and a throttled publish just gets no PUBACK", p.MQTT311, p.Things)
 		if s.Fleet.Session == SessionPersistent {
-			warn("MQTT 3.1.1 sessions last the account's persistent-session expiry (%v by default on AWS), whatever session_expiry says", iotcore.DefaultSessionExpiry)
+			note("MQTT 3.1.1 sessions last the account's persistent-session expiry (%v by default on AWS), whatever session_expiry says", iotcore.DefaultSessionExpiry)
 		}
 	}
 	if s.Fleet.Session == SessionPersistent && p.MQTT5 > 0 && s.Fleet.SessionExpiry > iotcore.DefaultSessionExpiry {
@@ -233,7 +248,7 @@ func (s *Scenario) deviceWarnings(p *Plan) {
 		}
 	}
 	if ungraceful {
-		warn("ungraceful departures drop the socket with requests in flight: those end as abandoned. A device whose network vanishes without a FIN is noticed by the broker only after 1.5 × keep_alive (%v)", time.Duration(1.5*float64(awsKeepAlive(s.Fleet.KeepAlive))))
+		note("ungraceful departures drop the socket with requests in flight: those end as abandoned. A device whose network vanishes without a FIN is noticed by the broker only after 1.5 × keep_alive (%v)", time.Duration(1.5*float64(awsKeepAlive(s.Fleet.KeepAlive))))
 	}
 }
 
@@ -295,7 +310,7 @@ func (s *Scenario) planPhase(ph Phase, p *Plan) PhasePlan {
 	if io := float64(pp.DeviceOut + pp.DeviceIn); io > awsPublishesPerConn {
 		warn("%.1f publishes/s in and out per device connection; AWS allows %d", io, awsPublishesPerConn)
 	}
-	if ph.RespondToDelta && ph.Write != SectionDesired {
+	if ph.RespondToDelta && ph.Write != SectionDesired && !s.offlineWriter() {
 		warn("respond_to_delta with %s writes: the phase's own updates make no deltas", ph.Write)
 	}
 	if c := ph.Churn.PerMinute; c > 0 {

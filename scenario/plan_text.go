@@ -30,7 +30,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "\ntarget   %s\n", p.Target)
 	fmt.Fprintf(&b, "fleet    %d things, shadows %s, %d subscriptions per device connection\n",
 		p.Things, strings.Join(p.Shadows, ", "), p.DeviceSubscriptions)
-	fmt.Fprintf(&b, "devices  %d MQTT 5, %d MQTT 3.1.1; %s sessions\n", p.MQTT5, p.MQTT311, p.Session)
+	fmt.Fprintf(&b, "devices  %d MQTT 5, %d MQTT 3.1.1; %s\n", p.MQTT5, p.MQTT311, p.Session)
 	for _, o := range p.Observers {
 		fmt.Fprintf(&b, "observer %s: connections %d, subscriptions %d each\n", o.Name, o.Count, o.Subscriptions)
 	}
@@ -62,8 +62,11 @@ func (p *Plan) WriteText(w io.Writer) error {
 		return err
 	}
 	b.WriteString("\n" + planModel)
-	if len(p.Warnings) > 0 {
+	if len(p.Warnings)+len(p.Notes) > 0 {
 		b.WriteString("\n")
+		for _, n := range p.Notes {
+			b.WriteString("note: " + n + "\n")
+		}
 		for _, warning := range p.Warnings {
 			b.WriteString("warning: " + warning + "\n")
 		}

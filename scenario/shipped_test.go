@@ -14,7 +14,7 @@ func TestShippedScenariosValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"aws-example", "ci-gate", "conflict-storm", "connections-10k", "desired-delta", "emulator-capacity", "fanout-observers", "named-shadows", "quickstart", "steady-fleet"}
+	want := []string{"aws-example", "ci-gate", "conflict-storm", "connections-10k", "desired-delta", "device-fleet", "emulator-capacity", "fanout-observers", "named-shadows", "quickstart", "steady-fleet"}
 	var names []string
 	for _, file := range files {
 		s, err := Load(file)

@@ -11,7 +11,7 @@ func TestProtocolFlagSetsTheFleetsMix(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("plan --protocol: exit %d (%s)", code, stderr)
 	}
-	for _, want := range []string{"devices  7 MQTT 5, 3 MQTT 3.1.1", "3 of the 10 things speak MQTT 3.1.1"} {
+	for _, want := range []string{"devices  7 MQTT 5, 3 MQTT 3.1.1", "note: 3 of the 10 things speak MQTT 3.1.1"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, stdout)
 		}
