@@ -92,14 +92,12 @@ type Conn struct {
 	// Connack facts.
 	sessionPresent bool
 	keepAlive      time.Duration
-	sendQuota      int // the server's Receive Maximum (MQTT 5)
 
-	wmu     sync.Mutex
-	wbuf    []byte
-	werr    error // the first failed write; every later write fails with it
-	nextID  uint16
-	unacked int // our QoS 1 publishes the server has not acknowledged
-	closed  bool
+	wmu    sync.Mutex
+	wbuf   []byte
+	werr   error // the first failed write; every later write fails with it
+	nextID uint16
+	closed bool
 
 	// Times in ns on the monotonic clock (monoNow), for the Keeper.
 	lastWrite atomic.Int64 // when something was last written
@@ -112,7 +110,7 @@ type Conn struct {
 	ended atomic.Bool
 
 	waitMu sync.Mutex
-	waits  map[uint16]chan []byte // SUBACK and UNSUBACK reason codes by packet ID
+	waits  map[uint16]chan []byte // SUBACK reason codes by packet ID
 
 	r         reader // the reading goroutine's alone once CONNACK is in
 	cause     error  // why fail ended the connection, set once
@@ -124,10 +122,6 @@ type Conn struct {
 // ErrConnClosed is returned by a write on a connection that Close or Drop
 // ended, or that was lost.
 var ErrConnClosed = errors.New("mqttc: connection closed")
-
-// ErrSendQuota is returned by a QoS 1 Publish when the server's Receive
-// Maximum of unacknowledged publishes is reached.
-var ErrSendQuota = errors.New("mqttc: the server's Receive Maximum of unacknowledged publishes is reached")
 
 // monoBase anchors the connection clocks: ns since it on the monotonic clock.
 var monoBase = time.Now()
@@ -169,7 +163,7 @@ func DialConn(ctx context.Context, opts ConnOptions) (*Conn, error) {
 	}
 	c := &Conn{
 		nc: nc, v5: version == MQTT5, timeout: timeout, onMsg: opts.OnMessage, onLost: opts.OnLost,
-		keepAlive: keepAlive, sendQuota: 65535, waits: map[uint16]chan []byte{}, done: make(chan struct{}),
+		keepAlive: keepAlive, waits: map[uint16]chan []byte{}, done: make(chan struct{}),
 		keeper: opts.Keeper,
 	}
 	if c.keeper == nil {
@@ -243,9 +237,6 @@ func DialConn(ctx context.Context, opts ConnOptions) (*Conn, error) {
 		if ack.Properties.ServerKeepAliveFlag {
 			c.keepAlive = time.Duration(ack.Properties.ServerKeepAlive) * time.Second
 		}
-		if ack.Properties.ReceiveMaximum > 0 {
-			c.sendQuota = int(ack.Properties.ReceiveMaximum)
-		}
 	}
 	if !stop() {
 		return fail(fmt.Errorf("mqttc: %s: CONNECT: %w", opts.Endpoint, context.Cause(dctx)))
@@ -293,20 +284,6 @@ func (c *Conn) Subscribe(ctx context.Context, qos byte, filters []string) error 
 		}
 	}
 	return nil
-}
-
-// Unsubscribe removes the filters in one UNSUBSCRIBE and waits for the
-// UNSUBACK.
-func (c *Conn) Unsubscribe(ctx context.Context, filters []string) error {
-	pk := packets.Packet{
-		FixedHeader:     packets.FixedHeader{Type: packets.Unsubscribe, Qos: 1},
-		ProtocolVersion: c.version(),
-	}
-	for _, f := range filters {
-		pk.Filters = append(pk.Filters, packets.Subscription{Filter: f})
-	}
-	_, err := c.request(ctx, &pk, func(b *bytes.Buffer) error { return pk.UnsubscribeEncode(b) }, packets.Unsuback)
-	return err
 }
 
 func (c *Conn) version() byte {
@@ -363,7 +340,11 @@ func (c *Conn) packetID() uint16 {
 }
 
 // Publish sends one PUBLISH and returns once it is written, without waiting
-// for a QoS 1 acknowledgement. An error means the message never left.
+// for a QoS 1 acknowledgement; an error means the message never left. The
+// PUBACK is not awaited or tracked: keeping within the server's Receive
+// Maximum is the caller's (the load engine's in-flight cap per connection
+// is at most AWS's 100), and a publish the server dropped unacknowledged
+// (AWS's answer to a throttled one) must not block the connection.
 func (c *Conn) Publish(topic string, qos byte, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -372,18 +353,12 @@ func (c *Conn) Publish(topic string, qos byte, payload []byte) error {
 	}
 	var id uint16
 	if qos > 0 {
-		if c.v5 && c.unacked >= c.sendQuota {
-			return ErrSendQuota
-		}
 		id = c.packetID()
 	}
 	c.wbuf = appendPublish(c.wbuf[:0], c.v5, qos, id, topic, payload)
 	err := c.writeLocked(c.wbuf)
 	if cap(c.wbuf) > maxKeptBuffer {
 		c.wbuf = nil
-	}
-	if err == nil && qos > 0 {
-		c.unacked++
 	}
 	return err
 }
@@ -435,10 +410,7 @@ func (c *Conn) Close() error {
 	c.closed = true
 	c.wmu.Unlock()
 	c.shut()
-	if errors.Is(err, c.werr) && c.werr != nil {
-		return err
-	}
-	return nil
+	return err
 }
 
 // Drop closes the socket without DISCONNECT, as a device whose network went
@@ -496,7 +468,7 @@ func (c *Conn) lost(err error) {
 
 // readLoop reads packets until the connection ends: it hands publishes to
 // OnMessage, acknowledges QoS 1 ones (all those one read brought in, in one
-// write), and answers the waits of Subscribe and Unsubscribe.
+// write), and answers Subscribe's wait.
 func (c *Conn) readLoop() {
 	defer close(c.done)
 	r := &c.r
@@ -522,20 +494,12 @@ func (c *Conn) readLoop() {
 				acks = appendPuback(acks, id)
 			}
 		case packets.Puback:
-			c.wmu.Lock()
-			c.unacked = max(c.unacked-1, 0)
-			c.wmu.Unlock()
+			// Publishes are not tracked (Publish).
 		case packets.Pingresp:
 			c.pingSent.Store(0)
-		case packets.Suback, packets.Unsuback:
+		case packets.Suback:
 			ack := packets.Packet{FixedHeader: fh, ProtocolVersion: c.version()}
-			var derr error
-			if fh.Type == packets.Suback {
-				derr = ack.SubackDecode(body)
-			} else {
-				derr = ack.UnsubackDecode(body)
-			}
-			if derr != nil {
+			if derr := ack.SubackDecode(body); derr != nil {
 				c.lost(fmt.Errorf("mqttc: malformed %s: %w", packets.PacketNames[fh.Type], derr))
 				return
 			}

@@ -158,8 +158,6 @@ func (pc *peerConn) read() packets.Packet {
 		pc.version = pk.ProtocolVersion
 	case packets.Subscribe:
 		err = pk.SubscribeDecode(body)
-	case packets.Unsubscribe:
-		err = pk.UnsubscribeDecode(body)
 	case packets.Publish:
 		err = pk.PublishDecode(body)
 	case packets.Puback:
@@ -184,8 +182,6 @@ func (pc *peerConn) encode(pk packets.Packet) []byte {
 		err = pk.ConnackEncode(&b)
 	case packets.Suback:
 		err = pk.SubackEncode(&b)
-	case packets.Unsuback:
-		err = pk.UnsubackEncode(&b)
 	case packets.Puback:
 		err = pk.PubackEncode(&b)
 	case packets.Publish:
