@@ -107,8 +107,9 @@ type thing struct {
 // connection's goroutine: it parses only what correlation needs and hands
 // the rest to the worker.
 func (t *thing) handler(w *worker) func(topic string, payload []byte) {
+	where := "the delivery handler of " + t.bundle.Thing
 	return func(topic string, payload []byte) {
-		defer w.r.recoverPanic("the delivery handler of " + t.bundle.Thing)
+		defer w.r.recoverPanic(where)
 		now := w.clock()
 		tp, err := shadow.ParseTopic(topic)
 		if err != nil || tp.Thing != t.bundle.Thing {
@@ -158,8 +159,8 @@ func (t *thing) handler(w *worker) func(topic string, payload []byte) {
 			ev.kind = evDelta
 			ev.version = r.Version
 			// The payload is the connection's read buffer, valid only
-			// during this call.
-			ev.state = append([]byte(nil), r.State...)
+			// during this call: the worker applies the event within it.
+			ev.state = r.State
 			ev.stamp = -1
 			if st := maxStamp(r.State); st >= 0 {
 				ev.stamp = st - w.r.epoch
