@@ -54,7 +54,7 @@ func TestShippedScenariosRunAtSmallScale(t *testing.T) {
 			var sent int64
 			for _, op := range []string{"update", "get", "delete"} {
 				n := rep.Counters[op+".sent"]
-				ended := rep.Latencies[op+".accepted"].Count + rep.Latencies[op+".rejected"].Count + rep.Counters[op+".timeout"]
+				ended := rep.Latencies[op+".accepted"].Count + rep.Latencies[op+".rejected"].Count + rep.Counters[op+".timeout"] + rep.Counters[op+".abandoned"]
 				if n != ended {
 					t.Errorf("%s: %d sent, %d ended", op, n, ended)
 				}
@@ -63,8 +63,8 @@ func TestShippedScenariosRunAtSmallScale(t *testing.T) {
 			if sent == 0 {
 				t.Fatal("nothing sent")
 			}
-			if got := sent - rep.Counters["delta.responses"] + rep.Counters["schedule.skipped"]; got != rep.Counters["schedule.slots"] {
-				t.Errorf("scheduled sends %d + skipped %d != slots %d", sent-rep.Counters["delta.responses"], rep.Counters["schedule.skipped"], rep.Counters["schedule.slots"])
+			if got := sent - rep.Counters["delta.responses"] + rep.Counters["schedule.skipped"] + rep.Counters["schedule.offline"]; got != rep.Counters["schedule.slots"] {
+				t.Errorf("scheduled sends %d + skipped %d + offline %d != slots %d", sent-rep.Counters["delta.responses"], rep.Counters["schedule.skipped"], rep.Counters["schedule.offline"], rep.Counters["schedule.slots"])
 			}
 			if n := rep.Counters["verify.read"]; n == 0 || rep.Counters["verify.lost"] != 0 {
 				t.Errorf("verify read %d shadows and found %d writes lost", n, rep.Counters["verify.lost"])
