@@ -25,7 +25,9 @@ func TestRunReportsInjectedLatency(t *testing.T) {
 	}
 	acc := res.Report.Latencies["update.accepted"]
 	if acc.Count < 1900 {
-		t.Fatalf("only %d updates accepted", acc.Count)
+		c := res.Report.Counters
+		t.Fatalf("only %d updates accepted: sent %d, timed out %d, skipped %d, late %d, reconnects %d; invalid %v",
+			acc.Count, c["update.sent"], c["update.timeout"], c["schedule.skipped"], c["schedule.late"], c["reconnects"], res.Report.Invalid)
 	}
 	ms := func(ns float64) float64 { return ns / 1e6 }
 	t.Logf("update.accepted p50 %.2fms p99 %.2fms p99.9 %.2fms max %.2fms", ms(acc.P50), ms(acc.P99), ms(acc.P999), ms(acc.Max))
