@@ -14,7 +14,7 @@ import (
 
 	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/internal/load"
-	"github.com/shadowload/shadowload/internal/load/mqtt5"
+	loadmqtt "github.com/shadowload/shadowload/internal/load/mqtt"
 )
 
 // TestFanoutOverloadDoesNotStallShadows reproduces the fan-out overload that
@@ -57,7 +57,7 @@ func TestFanoutOverloadDoesNotStallShadows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc := load.Config{Transport: &mqtt5.Transport{Endpoint: e.Addr(), Roots: roots}, HashMatchesDollar: true, ConnectRate: 500, QoS: 1,
+	lc := load.Config{Transport: &loadmqtt.Transport{Endpoint: e.Addr(), Roots: roots}, HashMatchesDollar: true, ConnectRate: 500, QoS: 1,
 		Timeout: 5 * time.Second}
 	var obs []fleet.Bundle
 	for _, b := range bundles {
