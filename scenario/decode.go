@@ -94,6 +94,10 @@ func (d *decoder) fields(n *yaml.Node, path string, keys []string, fn func(key s
 		}
 		seen[k.Value] = k.Line
 		if !contains(keys, k.Value) {
+			if instead, ok := replacedKeys[join(path, k.Value)]; ok {
+				d.errorf(k, join(path, k.Value), "key %q is no longer read; write %s", k.Value, instead)
+				continue
+			}
 			d.errorf(k, join(path, k.Value), "unknown key %q%s", k.Value, suggest(k.Value, keys))
 			continue
 		}
@@ -336,4 +340,10 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
+}
+
+// replacedKeys are keys earlier scenario files used, by path, with what to
+// write instead.
+var replacedKeys = map[string]string{
+	"fleet.clean_start": "fleet.session: clean (for clean_start: true) or persistent (for clean_start: false)",
 }

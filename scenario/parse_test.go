@@ -138,6 +138,7 @@ func TestParseErrorsHavePositions(t *testing.T) {
 			"x.yaml:1:1: phases: missing; want a list of phases, each with a duration and a rate"}},
 		{"unknown key with suggestion", base + "fleet:\n  thigns: 3\n", []string{`x.yaml:6:3: fleet.thigns: unknown key "thigns"; did you mean "things"?`}},
 		{"unknown key far from all", base + "colour: red\n", []string{`x.yaml:5:1: colour: unknown key "colour"`}},
+		{"replaced key", base + "fleet:\n  clean_start: false\n", []string{`x.yaml:6:3: fleet.clean_start: key "clean_start" is no longer read; write fleet.session: clean (for clean_start: true) or persistent (for clean_start: false)`}},
 		{"duplicate key", base + "timeout: 1s\ntimeout: 2s\n", []string{"x.yaml:6:1: timeout: duplicate key (first at line 5)"}},
 		{"bad rate", "name: x\nphases:\n  - duration: 10s\n    rate: fast\n", []string{`x.yaml:4:11: phases[0].rate: "fast": want a rate such as 500/s, 30/m or 100/h`}},
 		{"bare number rate", "name: x\nphases:\n  - duration: 10s\n    rate: 100\n", []string{`x.yaml:4:11: phases[0].rate: "100": want a rate such as 500/s, 30/m or 100/h`}},
