@@ -231,13 +231,13 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	if r.app != nil {
 		r.app.finish()
 	}
+	groups, perFilter := r.expectedFanout()
 	if runCtx.Err() == nil {
-		r.waitFanout()
+		r.waitFanout(groups)
 	}
 	close(stopTicks)
 	<-ticksDone
 
-	groups, perFilter := r.expectedFanout()
 	for g, n := range groups {
 		ids := r.ids.fanout[g]
 		r.connRec.Add(ids.expected, n)
@@ -460,23 +460,29 @@ func (r *runner) connectedNow() int {
 	return int(r.up.Load())
 }
 
-// waitFanout gives observers up to a second to receive what is still in
-// flight to them once the fleet has finished.
-func (r *runner) waitFanout() {
+// waitFanout gives observers up to the request timeout to receive what
+// the fleet's books say they are owed (expected, per group) and is still in
+// flight to them once the fleet has finished. A delivery that has not come
+// by then counts as lost.
+func (r *runner) waitFanout(expected []int64) {
 	if len(r.observers) == 0 {
 		return
 	}
-	var last int64 = -1
-	for i := 0; i < 20; i++ {
-		var total int64
+	deadline := r.cfg.Clock.Now().Add(r.cfg.Timeout)
+	received := make([]int64, len(expected))
+	for {
+		clear(received)
 		for _, o := range r.observers {
-			total += o.received.Load()
+			received[o.group] += o.received.Load()
 		}
-		if total == last {
+		owed := false
+		for g, n := range expected {
+			owed = owed || received[g] < n
+		}
+		if !owed || !r.cfg.Clock.Now().Before(deadline) {
 			return
 		}
-		last = total
-		if !sleep(r.ctx, r.cfg.Clock, 50*time.Millisecond) {
+		if !sleep(r.ctx, r.cfg.Clock, 10*time.Millisecond) {
 			return
 		}
 	}
