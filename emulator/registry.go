@@ -12,6 +12,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/internal/policy"
@@ -31,23 +32,44 @@ const defaultCompactLines = 1000
 
 // Thing is a registered thing.
 type Thing struct {
-	Name         string
-	Certificates []string // IDs of the certificates attached to it
+	Name string
+	// ID is the thingId AWS gives a thing: UUID-shaped, fixed at creation.
+	ID string
+	// Attributes are the thing's attributes, nil when it has none.
+	Attributes map[string]string
+	// Version is the thing's version, 1 from its creation.
+	Version int64
+	// Created is when the thing was created.
+	Created time.Time
+	// Certificates are the IDs of the certificates attached to it, in the
+	// order they were attached.
+	Certificates []string
+	// derivedID says ID was derived from the name, not recorded.
+	derivedID bool
 }
 
 // Certificate is a registered certificate.
 type Certificate struct {
-	ID       string // lowercase hex SHA-256 of the DER bytes
-	PEM      []byte
-	Status   CertStatus
-	Thing    string   // the thing it is attached to
+	ID     string // lowercase hex SHA-256 of the DER bytes
+	PEM    []byte
+	Status CertStatus
+	// Thing is the first thing it is attached to, "" when none: the one
+	// whose name ${iot:Connection.Thing.ThingName} resolves to when it
+	// equals the client ID.
+	Thing string
+	// Things are all the things it is attached to, in attach order.
+	Things   []string
 	Policies []string // names of the policies attached to it
+	// Created and Modified are when it was registered and when its status
+	// last changed.
+	Created, Modified time.Time
 }
 
 // policyEntry is a policy as stored and as parsed.
 type policyEntry struct {
-	document string
-	parsed   *policy.Document
+	document          string
+	parsed            *policy.Document
+	created, modified time.Time
 }
 
 // certEntry is a certificate and the policy set derived from its policies,
@@ -63,6 +85,9 @@ type registryState struct {
 	things   map[string]*Thing
 	certs    map[string]*certEntry
 	policies map[string]*policyEntry
+	// loose counts the things compaction writes a record of their own for
+	// (see Thing.foldsIntoCert).
+	loose int
 }
 
 func newRegistryState() registryState {
@@ -174,9 +199,7 @@ func (r *Registry) Certificate(id string) (Certificate, bool) {
 	if !ok {
 		return Certificate{}, false
 	}
-	out := c.Certificate
-	out.Policies = slices.Clone(c.Policies)
-	return out, true
+	return c.clone(), true
 }
 
 // Thing returns the thing with the given name.
@@ -187,7 +210,7 @@ func (r *Registry) Thing(name string) (Thing, bool) {
 	if !ok {
 		return Thing{}, false
 	}
-	return Thing{Name: t.Name, Certificates: slices.Clone(t.Certificates)}, true
+	return t.clone(), true
 }
 
 // Things returns the names of all things, sorted.

@@ -12,8 +12,6 @@ import (
 	"slices"
 	"sort"
 	"time"
-
-	"github.com/shadowload/shadowload/internal/policy"
 )
 
 // maxRecordSize bounds one registry line; a larger one could be torn by
@@ -121,16 +119,7 @@ func (r *Registry) Refresh() (int, error) {
 	}
 	r.tailMu.Unlock()
 
-	if len(changed) > 0 {
-		r.watchMu.Lock()
-		watchers := slices.Clone(r.watch)
-		r.watchMu.Unlock()
-		for _, c := range changed {
-			for _, fn := range watchers {
-				fn(c.cert, c.status)
-			}
-		}
-	}
+	r.notify(changed)
 	if err != nil {
 		return applied, err
 	}
@@ -215,6 +204,22 @@ func (r *Registry) rebuild(changed *[]statusChange) (int, error, error) {
 	return applied, firstErr, nil
 }
 
+// notify tells the status watchers about changed certificates; the caller
+// holds no lock of the registry.
+func (r *Registry) notify(changed []statusChange) {
+	if len(changed) == 0 {
+		return
+	}
+	r.watchMu.Lock()
+	watchers := slices.Clone(r.watch)
+	r.watchMu.Unlock()
+	for _, c := range changed {
+		for _, fn := range watchers {
+			fn(c.cert, c.status)
+		}
+	}
+}
+
 // statusChange is a certificate whose status a refresh changed.
 type statusChange struct {
 	cert   string
@@ -272,7 +277,7 @@ func (r *Registry) shouldCompact() bool {
 		return false
 	}
 	r.mu.RLock()
-	needed := len(r.policies) + len(r.certs)
+	needed := r.stateSize()
 	r.mu.RUnlock()
 	return r.line > 2*needed
 }
@@ -335,37 +340,56 @@ func (r *Registry) compact() error {
 }
 
 // stateRecords returns the records that rebuild the registry's state:
-// every policy, then every thing's certificates in the order they were
-// attached, each with its policies and status.
+// every policy, every thing the cert records do not create by attaching
+// to it, then every certificate, oldest first, with its status, policies
+// and things; each keeps its creation time.
 func (r *Registry) stateRecords() []record {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	now := time.Now().Unix()
-	recs := make([]record, 0, len(r.policies)+len(r.certs))
-	names := make([]string, 0, len(r.policies))
-	for n := range r.policies {
-		names = append(names, n)
+	recs := make([]record, 0, r.stateSize())
+	for _, n := range sortedKeys(r.policies) {
+		p := r.policies[n]
+		recs = append(recs, record{Op: opPolicy, Time: now, Name: n, Document: p.document,
+			Created: p.created.Unix(), Modified: p.modified.Unix()})
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		recs = append(recs, record{Op: opPolicy, Time: now, Name: n, Document: r.policies[n].document})
-	}
-	things := make([]string, 0, len(r.things))
-	for n := range r.things {
-		things = append(things, n)
-	}
-	sort.Strings(things)
-	for _, n := range things {
-		for _, id := range r.things[n].Certificates {
-			c, ok := r.certs[id]
-			if !ok || c.Thing != n {
-				continue
-			}
-			recs = append(recs, record{Op: opRegister, Time: now, Thing: n, Cert: id, PEM: string(c.PEM),
-				Policies: slices.Clone(c.Policies), Status: c.Status})
+	for _, n := range sortedKeys(r.things) {
+		if t := r.things[n]; !t.foldsIntoCert() {
+			recs = append(recs, record{Op: opThing, Time: now, Thing: n, ID: t.ID, Attributes: t.Attributes,
+				Created: t.Created.Unix()})
 		}
 	}
+	certs := make([]*certEntry, 0, len(r.certs))
+	for _, c := range r.certs {
+		certs = append(certs, c)
+	}
+	sort.Slice(certs, func(i, j int) bool {
+		if a, b := certs[i].Created, certs[j].Created; !a.Equal(b) {
+			return a.Before(b)
+		}
+		return certs[i].ID < certs[j].ID
+	})
+	for _, c := range certs {
+		id := c.ID
+		recs = append(recs, record{Op: opCert, Time: now, Cert: id, PEM: string(c.PEM), Status: c.Status,
+			Policies: slices.Clone(c.Policies), Things: slices.Clone(c.Things),
+			Created: c.Created.Unix(), Modified: c.Modified.Unix()})
+	}
 	return recs
+}
+
+// stateSize is the number of records stateRecords writes; the caller holds
+// mu.
+func (r *Registry) stateSize() int { return len(r.policies) + len(r.certs) + r.loose }
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // syncDir fsyncs a directory so that a rename in it persists.
@@ -379,58 +403,4 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
-}
-
-// apply changes st by one record and reports whether the record can change
-// what a live connection is allowed. The caller holds the registry's mu if
-// st is its own state.
-func (st *registryState) apply(rec record, changed *[]statusChange) (bool, error) {
-	switch rec.Op {
-	case opPolicy:
-		doc, err := policy.Parse([]byte(rec.Document))
-		if err != nil {
-			return false, fmt.Errorf("policy %q: %w", rec.Name, err)
-		}
-		st.policies[rec.Name] = &policyEntry{document: rec.Document, parsed: doc}
-	case opRegister:
-		status := rec.Status
-		if status == "" {
-			status = StatusActive
-		}
-		t, ok := st.things[rec.Thing]
-		if !ok {
-			t = &Thing{Name: rec.Thing}
-			st.things[rec.Thing] = t
-		}
-		if !slices.Contains(t.Certificates, rec.Cert) {
-			t.Certificates = append(t.Certificates, rec.Cert)
-		}
-		c, existed := st.certs[rec.Cert]
-		if !existed {
-			c = &certEntry{Certificate: Certificate{ID: rec.Cert, PEM: []byte(rec.PEM), Status: status}}
-			st.certs[rec.Cert] = c
-		}
-		c.Thing = rec.Thing
-		for _, p := range rec.Policies {
-			if !slices.Contains(c.Policies, p) {
-				c.Policies = append(c.Policies, p)
-			}
-		}
-		if !existed {
-			// A new certificate changes no live connection's permissions.
-			return false, nil
-		}
-	case opStatus:
-		c, ok := st.certs[rec.Cert]
-		if !ok {
-			return false, fmt.Errorf("status for unregistered certificate %s", rec.Cert)
-		}
-		if c.Status != rec.Status {
-			c.Status = rec.Status
-			if changed != nil {
-				*changed = append(*changed, statusChange{rec.Cert, rec.Status})
-			}
-		}
-	}
-	return true, nil
 }

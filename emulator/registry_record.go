@@ -28,11 +28,22 @@ func (s CertStatus) Valid() bool {
 	return false
 }
 
-// Record operations in the registry log.
+// Record operations in the registry log. Provisioning appends policy and
+// register records; the HTTP API the finer-grained ones, which compaction
+// also writes (one thing and one cert record per thing and certificate).
 const (
-	opPolicy   = "policy"   // create or replace a policy: Name, Document
-	opRegister = "register" // create Thing, register Cert (PEM) ACTIVE, attach Policies
-	opStatus   = "status"   // set Cert's Status
+	opPolicy       = "policy"        // create or replace a policy: Name, Document
+	opRegister     = "register"      // create Thing, register Cert (PEM) ACTIVE, attach Policies
+	opStatus       = "status"        // set Cert's Status
+	opThing        = "thing"         // create Thing with ID and Attributes
+	opThingDelete  = "thing-delete"  // delete Thing
+	opCert         = "cert"          // register Cert (PEM) with Status, Policies, Things
+	opCertDelete   = "cert-delete"   // delete Cert
+	opAttachThing  = "attach-thing"  // attach Cert to Thing
+	opDetachThing  = "detach-thing"  // detach Cert from Thing
+	opAttachPolicy = "attach-policy" // attach policy Name to Cert
+	opDetachPolicy = "detach-policy" // detach policy Name from Cert
+	opPolicyDelete = "policy-delete" // delete policy Name
 )
 
 // record is one line of DATA/registry.log. Each line is written with a single
@@ -48,6 +59,16 @@ type record struct {
 	PEM      string     `json:"pem,omitempty"`
 	Policies []string   `json:"policies,omitempty"`
 	Status   CertStatus `json:"status,omitempty"`
+	// ID is a thing's thingId.
+	ID string `json:"id,omitempty"`
+	// Attributes are a thing's attributes.
+	Attributes map[string]string `json:"attributes,omitempty"`
+	// Things are the things a cert record attaches its certificate to.
+	Things []string `json:"things,omitempty"`
+	// Created and Modified (Unix seconds) carry creation and status-change
+	// times through compaction; 0 means the record's Time.
+	Created  int64 `json:"created,omitempty"`
+	Modified int64 `json:"modified,omitempty"`
 }
 
 // decodeRecord parses and checks one log line.
@@ -69,8 +90,32 @@ func decodeRecord(line []byte) (record, error) {
 		if r.Cert == "" || !r.Status.Valid() {
 			return r, fmt.Errorf("status record needs cert and a valid status, got %q", r.Status)
 		}
+	case opThing, opThingDelete:
+		if r.Thing == "" {
+			return r, fmt.Errorf("%s record needs thing", r.Op)
+		}
+	case opCert:
+		if r.Cert == "" || r.PEM == "" || !r.Status.Valid() {
+			return r, fmt.Errorf("cert record needs cert, pem and a valid status, got %q", r.Status)
+		}
+	case opCertDelete:
+		if r.Cert == "" {
+			return r, fmt.Errorf("cert-delete record needs cert")
+		}
+	case opAttachThing, opDetachThing:
+		if r.Thing == "" || r.Cert == "" {
+			return r, fmt.Errorf("%s record needs thing and cert", r.Op)
+		}
+	case opAttachPolicy, opDetachPolicy:
+		if r.Name == "" || r.Cert == "" {
+			return r, fmt.Errorf("%s record needs name and cert", r.Op)
+		}
+	case opPolicyDelete:
+		if r.Name == "" {
+			return r, fmt.Errorf("policy-delete record needs name")
+		}
 	default:
-		return r, fmt.Errorf("unknown op %q, want policy, register or status", r.Op)
+		return r, fmt.Errorf("unknown op %q, want policy, register, status, thing, thing-delete, cert, cert-delete, attach-thing, detach-thing, attach-policy, detach-policy or policy-delete", r.Op)
 	}
 	return r, nil
 }
