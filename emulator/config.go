@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/shadowload/shadowload/fleet"
 	"github.com/shadowload/shadowload/internal/iotcore"
 )
 
@@ -29,6 +31,21 @@ const (
 const (
 	DefaultListen         = "127.0.0.1:8883"
 	DefaultConnectTimeout = 10 * time.Second
+	// DefaultAPIListen is the address the command line suggests for the
+	// HTTP API; Config serves no API unless APIListen is set.
+	DefaultAPIListen = "127.0.0.1:8443"
+	// DefaultAccessKeyID and DefaultSecretAccessKey are the credentials
+	// the HTTP API accepts by default: AWS's documented example pair.
+	DefaultAccessKeyID     = "AKIAIOSFODNN7EXAMPLE"
+	DefaultSecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	// DefaultRegion is the Region of the emulated account.
+	DefaultRegion = "us-east-1"
+	// DefaultAccountID is the emulated account, as it appears in ARNs.
+	DefaultAccountID = "123456789012"
+	// DefaultAPIClockSkew is how far a request's signing time may be from
+	// the emulator's clock: SigV4's general rule. Whether AWS IoT uses it
+	// or 15 minutes is not documented.
+	DefaultAPIClockSkew = 5 * time.Minute
 )
 
 // AWS protocol limits the broker applies in every profile.
@@ -88,6 +105,29 @@ type Config struct {
 	// ConnectTimeout closes sockets that do not finish the TLS handshake and
 	// send CONNECT in time; default DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+	// APIListen is the TCP address of the HTTPS API (control plane and
+	// data plane, SigV4-signed, served with the emulator's CA); "" serves
+	// none.
+	APIListen string
+	// APIAccessKeyID and APISecretAccessKey are the only credentials the
+	// API accepts; default DefaultAccessKeyID and DefaultSecretAccessKey.
+	APIAccessKeyID, APISecretAccessKey string
+	// Region is the emulated account's Region: in ARNs and the only one a
+	// SigV4 credential scope may name; default DefaultRegion.
+	Region string
+	// AccountID is the emulated account's ID in ARNs; default
+	// DefaultAccountID.
+	AccountID string
+	// APIClockSkew bounds the difference between a request's X-Amz-Date
+	// and the emulator's clock; default DefaultAPIClockSkew.
+	APIClockSkew time.Duration
+	// APIKeyType is the key CreateKeysAndCertificate makes; default
+	// fleet.KeyRSA (2048 bits), as AWS's.
+	APIKeyType fleet.KeyType
+	// DataEndpoint is the address DescribeEndpoint returns for the data
+	// endpoint; default the MQTT listener's address (an unspecified host
+	// becomes 127.0.0.1). Unlike AWS's, it carries the port.
+	DataEndpoint string
 	// Logger receives the emulator's and the broker's logs; the default
 	// writes Warn and above to standard error and discards the rest. Broker
 	// records are sampled so that rejections under load cannot flood it.
@@ -127,8 +167,54 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
+	if cfg.APIAccessKeyID == "" {
+		cfg.APIAccessKeyID = DefaultAccessKeyID
+	}
+	if cfg.APISecretAccessKey == "" {
+		cfg.APISecretAccessKey = DefaultSecretAccessKey
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if !validRegion(cfg.Region) {
+		return cfg, fmt.Errorf("emulator: region %q: want a Region name such as us-east-1", cfg.Region)
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = DefaultAccountID
+	}
+	if len(cfg.AccountID) != 12 || strings.Trim(cfg.AccountID, "0123456789") != "" {
+		return cfg, fmt.Errorf("emulator: account ID %q: want 12 digits", cfg.AccountID)
+	}
+	if cfg.APIClockSkew < 0 {
+		return cfg, fmt.Errorf("emulator: API clock skew %v: want a positive duration", cfg.APIClockSkew)
+	}
+	if cfg.APIClockSkew == 0 {
+		cfg.APIClockSkew = DefaultAPIClockSkew
+	}
+	if cfg.APIKeyType == "" {
+		cfg.APIKeyType = fleet.KeyRSA
+	}
+	kt, err := fleet.ParseKeyType(string(cfg.APIKeyType))
+	if err != nil {
+		return cfg, fmt.Errorf("emulator: API key type: %w", err)
+	}
+	cfg.APIKeyType = kt
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	return cfg, nil
+}
+
+// validRegion reports whether r looks like a Region name: lowercase
+// letters, digits and dashes, such as us-east-1.
+func validRegion(r string) bool {
+	if r == "" || len(r) > 64 || r[0] == '-' || r[len(r)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		if c := r[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

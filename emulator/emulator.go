@@ -40,6 +40,7 @@ type Emulator struct {
 	mu      sync.Mutex
 	srv     *broker.Server
 	aws     *awsSide
+	api     *apiServer // nil when Config.APIListen is empty
 	stop    chan struct{}
 	done    chan struct{}
 	started bool
@@ -149,6 +150,13 @@ func (e *Emulator) Start() error {
 		_ = ln.Close()
 		return errors.Join(fmt.Errorf("emulator: serve: %w", err), shadow.close())
 	}
+	if e.cfg.APIListen != "" {
+		api, err := startAPIFor(e, srv, shadow, serverCert, ln.Addr())
+		if err != nil {
+			return errors.Join(err, srv.Close(), shadow.close())
+		}
+		e.api = api
+	}
 	e.reg.onStatusChange(side.certificateStatusChanged)
 	e.srv, e.aws = srv, side
 	e.stop, e.done = make(chan struct{}), make(chan struct{})
@@ -193,6 +201,9 @@ func (e *Emulator) Close() error {
 	if e.started {
 		close(e.stop)
 		<-e.done
+		if e.api != nil {
+			errs = append(errs, e.api.close())
+		}
 		if err := e.srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
