@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -51,6 +52,12 @@ type apiServer struct {
 
 	srv *http.Server
 	ln  net.Listener
+	// fresh holds the connections that have not sent a request yet, which
+	// close drops at once instead of waiting for them; closing is set
+	// when close began.
+	connMu  sync.Mutex
+	fresh   map[net.Conn]struct{}
+	closing bool
 }
 
 // apiRequest is one request routed to an operation.
@@ -134,7 +141,9 @@ func startAPI(s *apiServer, cert tls.Certificate) error {
 		return fmt.Errorf("emulator: API listen on %s: %w", s.cfg.APIListen, err)
 	}
 	s.ln = ln
+	s.fresh = map[net.Conn]struct{}{}
 	s.srv = &http.Server{
+		ConnState:         s.trackConn,
 		Handler:           s,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}},
 		ReadHeaderTimeout: apiReadTimeout,
@@ -144,20 +153,51 @@ func startAPI(s *apiServer, cert tls.Certificate) error {
 		MaxHeaderBytes:    apiMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	// HTTP/1.1 only: the AWS clients use it, and an HTTP/2 connection
+	// holds Shutdown for a second of GOAWAY grace.
+	s.srv.Protocols = new(http.Protocols)
+	s.srv.Protocols.SetHTTP1(true)
 	go func() {
 		err := s.srv.ServeTLS(netutil.LimitListener(ln, apiMaxConns), "", "")
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.connMu.Lock()
+		closing := s.closing
+		s.connMu.Unlock()
+		if err != nil && !closing && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("API server stopped", "error", err)
 		}
 	}()
 	return nil
 }
 
+// trackConn keeps the set of connections that have sent no request yet.
+func (s *apiServer) trackConn(c net.Conn, state http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if state == http.StateNew && !s.closing {
+		s.fresh[c] = struct{}{}
+		return
+	}
+	delete(s.fresh, c)
+	if state == http.StateNew {
+		_ = c.Close()
+	}
+}
+
 // addr is the API's listening address.
 func (s *apiServer) addr() string { return s.ln.Addr().String() }
 
-// close stops the API: in-flight requests get apiShutdownGrace to finish.
+// close stops the API: it stops accepting, drops the connections that
+// sent no request (a client's spare ones), and gives requests in flight
+// apiShutdownGrace to finish.
 func (s *apiServer) close() error {
+	s.connMu.Lock()
+	s.closing = true
+	_ = s.ln.Close()
+	for c := range s.fresh {
+		_ = c.Close()
+	}
+	clear(s.fresh)
+	s.connMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), apiShutdownGrace)
 	defer cancel()
 	if err := s.srv.Shutdown(ctx); err != nil {

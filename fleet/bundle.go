@@ -78,6 +78,42 @@ func WriteBundle(outDir, thing string, id *Identity) error {
 	return writeBundleFiles(dir, id.CertPEM, id.KeyPEM, pub, fresh)
 }
 
+// WriteRootCA writes the PEM certificates bundles trust for the server as
+// OUT/root-ca.pem, atomically, creating outDir if needed.
+func WriteRootCA(outDir string, certPEM []byte) error {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("fleet: create bundles directory: %w", err)
+	}
+	return writeAtomic(filepath.Join(outDir, RootCAFileName), certPEM, 0o644)
+}
+
+// RemoveBundle deletes OUT/<thing>/ when it holds nothing but a bundle's
+// files, and reports whether it did; anything else there keeps it.
+func RemoveBundle(outDir, thing string) (bool, error) {
+	if err := shadow.ValidateThingName(thing); err != nil {
+		return false, fmt.Errorf("fleet: remove bundle: %w", err)
+	}
+	dir := filepath.Join(outDir, thing)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("fleet: remove bundle: %w", err)
+	}
+	for _, e := range entries {
+		switch e.Name() {
+		case CertFileName, PrivateKeyFileName, PublicKeyFileName:
+		default:
+			return false, nil
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return false, fmt.Errorf("fleet: remove bundle: %w", err)
+	}
+	return true, nil
+}
+
 // makeBundleDir creates dir (and outDir if needed) and reports whether dir is
 // new, in which case it holds no files yet.
 func makeBundleDir(outDir, dir string) (fresh bool, err error) {

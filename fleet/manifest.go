@@ -24,6 +24,12 @@ type Manifest struct {
 	RootCA string `json:"root_ca"`
 	// Endpoint is the MQTT endpoint the bundles were provisioned for, if known.
 	Endpoint string `json:"endpoint,omitempty"`
+	// Region is the AWS Region the things were provisioned in, when they
+	// were provisioned through the AWS API.
+	Region string `json:"region,omitempty"`
+	// CreatedPolicies names the policies provisioning created (rather than
+	// found), which deprovisioning deletes.
+	CreatedPolicies []string `json:"created_policies,omitempty"`
 	// Things lists the provisioned identities, one per thing, names unique.
 	Things []ManifestThing `json:"things"`
 }

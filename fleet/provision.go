@@ -21,8 +21,10 @@ const (
 	DefaultObserverPattern = "observer-{i:02}"
 )
 
-// Registrar is where Provision registers things, certificates and policies:
-// the emulator's registry, or a real AWS account.
+// Registrar is where Provision registers things, certificates and policies
+// made by a local CA: the emulator's registry. A real AWS account is
+// provisioned by package fleet/awsiot instead, with keys and certificates
+// AWS makes.
 type Registrar interface {
 	// EnsurePolicy creates the named policy (or accepts an identical existing one).
 	// It returns an error for a malformed policy document.
@@ -342,10 +344,12 @@ func reusableIdentity(ca *CA, dir, name string, kt KeyType) (*Identity, bool) {
 // index order. Zero entries (things that did not complete) are skipped.
 func mergeManifest(base *Manifest, entries []ManifestThing, endpoint string) *Manifest {
 	m := &Manifest{
-		Version:  ManifestVersion,
-		RootCA:   RootCAFileName,
-		Endpoint: base.Endpoint,
-		Things:   append([]ManifestThing(nil), base.Things...),
+		Version:         ManifestVersion,
+		RootCA:          RootCAFileName,
+		Endpoint:        base.Endpoint,
+		Region:          base.Region,
+		CreatedPolicies: base.CreatedPolicies,
+		Things:          append([]ManifestThing(nil), base.Things...),
 	}
 	if endpoint != "" {
 		m.Endpoint = endpoint
