@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/shadowload/shadowload/emulator"
+	"github.com/shadowload/shadowload/fleet"
 )
 
 func runEmulator(e *env, args []string) error {
@@ -36,11 +37,25 @@ Durability (--durability):
 
 Calibration: --latency delays every shadow response by a known amount
 (fixed:20ms, uniform:5ms-50ms, normal:20ms,5ms) and --stall EVERY:FOR pauses the
-shadow service, so a load tester can be checked against injected numbers.`,
+shadow service, so a load tester can be checked against injected numbers.
+
+HTTP API (--api-listen): AWS IoT's control plane (things, certificates,
+policies, attachments, DescribeEndpoint) and data plane (Get, Update and
+DeleteThingShadow, classic and named, ListNamedShadowsForThing, Publish) over
+HTTPS with the emulator's CA, AWS's URIs, shapes and error types. Every
+request must be SigV4-signed with --access-key-id and --secret-access-key
+for --region; the AWS CLI, the AWS SDKs and "shadowload provision --target
+aws" work against it with --endpoint-url https://ADDR and --ca-bundle
+DATA/ca/root-ca.pem. A REST shadow update publishes accepted, documents and
+delta on MQTT as an MQTT update does. Registry changes over HTTP go to DATA
+like provision's. With --limits aws the control-plane rate quotas apply
+(400 ThrottlingException).`,
 		`  shadowload provision --data ./data --things 10
   shadowload emulator --data ./data
   shadowload emulator --data ./data --listen 127.0.0.1:8883 --limits none
-  shadowload emulator --data ./data --latency fixed:20ms --stall 10s:1s`)
+  shadowload emulator --data ./data --latency fixed:20ms --stall 10s:1s
+  shadowload emulator --data ./data --api-listen 127.0.0.1:8443
+  aws iot describe-endpoint --endpoint-url https://127.0.0.1:8443 --ca-bundle ./data/ca/root-ca.pem --region us-east-1`)
 	data := fs.String("data", "", "data directory: CA, registry and shadows; required")
 	listen := fs.String("listen", emulator.DefaultListen, "TCP address for MQTT over TLS")
 	limits := fs.String("limits", "default", "limits profile: default, aws or none")
@@ -50,6 +65,12 @@ shadow service, so a load tester can be checked against injected numbers.`,
 	hosts := fs.StringSlice("host", nil, "extra DNS name or IP for the server certificate (repeatable)")
 	hashDollar := fs.Bool("hash-matches-dollar", true, `a network "#" subscription receives $aws topics, as the AWS console showed`)
 	denyClose := fs.Bool("disconnect-on-denied-publish", false, "MQTT 5: also close the connection after a denied PUBLISH")
+	apiListen := fs.String("api-listen", "", "serve the HTTP API (control and data plane) on this address, e.g. "+emulator.DefaultAPIListen+"; off when empty")
+	accessKey := fs.String("access-key-id", emulator.DefaultAccessKeyID, "the access key ID API requests must be signed with")
+	secretKey := fs.String("secret-access-key", emulator.DefaultSecretAccessKey, "the secret access key API requests must be signed with")
+	region := fs.String("region", emulator.DefaultRegion, "the emulated account's Region: in ARNs and the SigV4 scope")
+	apiKey := fs.String("api-key", "rsa", "key type CreateKeysAndCertificate makes: rsa (2048, as AWS) or ecdsa (P-256, faster)")
+	dataEndpoint := fs.String("data-endpoint", "", "address DescribeEndpoint returns (default the MQTT address)")
 	verbose := fs.Bool("verbose", false, "log connections and refusals at info level")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	if err := fs.parse(args); err != nil {
@@ -60,6 +81,10 @@ shadow service, so a load tester can be checked against injected numbers.`,
 	}
 	if *data == "" {
 		return usagef("emulator: --data is required: the data directory (create identities with \"shadowload provision\")")
+	}
+	kt, err := fleet.ParseKeyType(*apiKey)
+	if err != nil {
+		return usagef("emulator: --api-key: %v", err)
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -75,6 +100,12 @@ shadow service, so a load tester can be checked against injected numbers.`,
 		Stall:                     *stall,
 		HashMatchesDollar:         *hashDollar,
 		DisconnectOnDeniedPublish: *denyClose,
+		APIListen:                 *apiListen,
+		APIAccessKeyID:            *accessKey,
+		APISecretAccessKey:        *secretKey,
+		Region:                    *region,
+		APIKeyType:                kt,
+		DataEndpoint:              *dataEndpoint,
 		Logger:                    slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
@@ -89,8 +120,17 @@ shadow service, so a load tester can be checked against injected numbers.`,
 		return err
 	}
 	defer stopProfile()
-	fmt.Fprintf(e.stdout, "shadowload emulator serving\n  endpoint    %s\n  root CA     %s\n  data        %s\n  durability  %s\n  recovered   %s\nstop with Ctrl-C\n",
+	fmt.Fprintf(e.stdout, "shadowload emulator serving\n  endpoint    %s\n  root CA     %s\n  data        %s\n  durability  %s\n  recovered   %s\n",
 		em.Addr(), em.RootCAPath(), *data, emulator.Durability(*durability).Describe(), em.ShadowRecovery())
+	if url := em.APIURL(); url != "" {
+		secret := "(as given)"
+		if *secretKey == emulator.DefaultSecretAccessKey {
+			secret = *secretKey
+		}
+		fmt.Fprintf(e.stdout, "  API         %s (region %s)\n  access key  %s\n  secret key  %s\n  try         aws iot describe-endpoint --endpoint-url %s --ca-bundle %s --region %s\n",
+			url, *region, *accessKey, secret, url, em.RootCAPath(), *region)
+	}
+	fmt.Fprintln(e.stdout, "stop with Ctrl-C")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
