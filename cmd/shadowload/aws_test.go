@@ -219,3 +219,33 @@ func TestPolicyAndEndpointCommands(t *testing.T) {
 		t.Errorf("endpoint with the wrong secret: exit %d, %s", code, stderr)
 	}
 }
+
+// TestEnvironmentPointsTheAWSCommandsAtTheEmulator uses the SDK's own
+// conventions instead of flags: AWS_ENDPOINT_URL_IOT, AWS_CA_BUNDLE and
+// AWS_REGION send provisioning, its data-plane calls and deprovisioning to
+// the emulator, and the bundles trust its CA.
+func TestEnvironmentPointsTheAWSCommandsAtTheEmulator(t *testing.T) {
+	em := apiEmulator(t)
+	t.Setenv("AWS_ENDPOINT_URL_IOT", em.APIURL())
+	t.Setenv("AWS_CA_BUNDLE", em.RootCAPath())
+	t.Setenv("AWS_REGION", em.Region())
+	out := filepath.Join(t.TempDir(), "bundles")
+	cli := func(args ...string) (int, string, string) {
+		var stdout, stderr strings.Builder
+		e := &env{stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+		return dispatch(e, args), stdout.String(), stderr.String()
+	}
+	if code, stdout, stderr := cli("provision", "--target", "aws", "--things", "3", "--out", out, "--rate", "1000/s", "--quiet"); code != exitOK {
+		t.Fatalf("provision: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	m, err := fleet.ReadManifest(out)
+	if err != nil || m.RootCA != fleet.RootCAFileName || m.Endpoint != em.Addr() || len(m.Things) != 3 {
+		t.Fatalf("manifest %+v, %v: want the emulator's CA, endpoint and 3 things", m, err)
+	}
+	if code, stdout, stderr := cli("deprovision", "--bundles", out, "--rate", "1000/s", "--quiet"); code != exitOK || !strings.Contains(stdout, "removed 3 things") {
+		t.Fatalf("deprovision: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if things := em.Registry().ThingList(); len(things) != 0 {
+		t.Errorf("%d things left", len(things))
+	}
+}

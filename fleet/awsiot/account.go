@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iot"
 
@@ -28,6 +29,11 @@ const (
 	DefaultMaxAttempts = 10
 	maxBackoff         = 20 * time.Second
 )
+
+// callTimeout bounds one HTTP request to the APIs, so that a server that
+// stops answering fails the call (which the retryer may retry) instead of
+// hanging the run.
+const callTimeout = 60 * time.Second
 
 // MQTTPort is the port of AWS IoT Core's MQTT endpoint over mutual TLS.
 const MQTTPort = "8883"
@@ -93,6 +99,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Account, error) {
 	}
 	attempts := opts.MaxAttempts
 	load := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(callTimeout)),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = attempts
