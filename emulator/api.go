@@ -200,7 +200,9 @@ func (s *apiServer) close() error {
 	s.connMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), apiShutdownGrace)
 	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil {
+	// The listener is closed already: Shutdown closing it again is no
+	// failure.
+	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 		return errors.Join(fmt.Errorf("emulator: API shutdown: %w", err), s.srv.Close())
 	}
 	return nil

@@ -131,7 +131,9 @@ func (s *apiServer) listCertificates(rq *apiRequest) (any, *apiError) {
 		return nil, aerr
 	}
 	certs := s.reg.CertificateList()
-	if rq.query.Get("ascendingOrder") != "true" {
+	// The model's member is ascendingOrder, its query parameter
+	// isAscendingOrder; newest first without it.
+	if rq.query.Get("isAscendingOrder") != "true" {
 		slices.Reverse(certs)
 	}
 	start := 0
