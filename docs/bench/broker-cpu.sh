@@ -8,10 +8,14 @@
 #
 # Needs mosquitto (apt-get install -y mosquitto) and mqtt-benchmark
 # (../shared/peers/README.md) on PATH, openssl, and BIN as in shadow-cpu.sh.
+# MQ_PORT and EMU_PORT choose the loopback ports (defaults 18890, 18891);
+# the mosquitto configuration in WORK keeps the port it was written with.
 set -uo pipefail
 cd "$(dirname "$0")"
 BIN=${BIN:-../../shadowload}
 WORK=${WORK:-/tmp/shadowload-broker-bench}
+MQ_PORT=${MQ_PORT:-18890}
+EMU_PORT=${EMU_PORT:-18891}
 mkdir -p "$WORK"
 if [ ! -d "$WORK/data/bundles/bench-client" ]; then
   echo '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}' >"$WORK/open.json"
@@ -25,12 +29,12 @@ if [ ! -d "$WORK/data/bundles/bench-client" ]; then
     -CAcreateserial -out "$WORK/mq/srv.pem" -days 30 \
     -extfile <(printf "subjectAltName=DNS:localhost,IP:127.0.0.1") 2>/dev/null
   chmod 644 "$WORK/mq/"*
-  printf 'listener 18890 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nallow_anonymous true\npersistence false\nlog_type error\n' \
-    "$WORK/mq/root-ca.pem" "$WORK/mq/srv.pem" "$WORK/mq/srv.key" >"$WORK/mosquitto.conf"
+  printf 'listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nallow_anonymous true\npersistence false\nlog_type error\n' \
+    "$MQ_PORT" "$WORK/mq/root-ca.pem" "$WORK/mq/srv.pem" "$WORK/mq/srv.key" >"$WORK/mosquitto.conf"
 fi
 case ${1:?usage: broker-cpu.sh emulator|mosquitto} in
-  emulator) "$BIN" emulator --data "$WORK/data" --listen 127.0.0.1:18891 --limits none >"$WORK/emulator.log" 2>&1 & PORT=18891 ;;
-  mosquitto) mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 & PORT=18890 ;;
+  emulator) env ${EMU_ENV:-} "$BIN" emulator --data "$WORK/data" --listen 127.0.0.1:$EMU_PORT --limits none >"$WORK/emulator.log" 2>&1 & PORT=$EMU_PORT ;;
+  mosquitto) mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 & PORT=$(awk '/^listener/ {print $2}' "$WORK/mosquitto.conf") ;;
 esac
 PID=$!
 sleep 1
