@@ -8,25 +8,12 @@ import (
 	"unsafe"
 
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/shadowload/shadowload/internal/mqttwire"
 )
 
 // The packets every message costs are encoded and decoded here, in place and
 // without allocating; the rest go through mochi-mqtt's codec.
-
-// appendVarint appends an MQTT variable byte integer.
-func appendVarint(b []byte, n int) []byte {
-	for {
-		c := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if n == 0 {
-			return b
-		}
-	}
-}
 
 // appendPublish appends a PUBLISH of payload to topic; an MQTT 5 one
 // carries no properties.
@@ -39,7 +26,7 @@ func appendPublish(b []byte, v5 bool, qos byte, id uint16, topic string, payload
 		rem++ // property length 0
 	}
 	b = append(b, packets.Publish<<4|qos<<1)
-	b = appendVarint(b, rem)
+	b = mqttwire.AppendVarint(b, rem)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(topic)))
 	b = append(b, topic...)
 	if qos > 0 {

@@ -4,38 +4,13 @@ import (
 	"encoding/binary"
 
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/shadowload/shadowload/internal/mqttwire"
 )
 
 // The packets written on every delivery are encoded here, appending to the
 // connection's write buffer without allocating; the rest go through the
 // codec.
-
-// appendVarint appends an MQTT variable byte integer.
-func appendVarint(b []byte, n int) []byte {
-	for {
-		c := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if n == 0 {
-			return b
-		}
-	}
-}
-
-func varintLen(n int) int {
-	switch {
-	case n < 128:
-		return 1
-	case n < 16384:
-		return 2
-	case n < 2097152:
-		return 3
-	}
-	return 4
-}
 
 func appendString(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
@@ -94,9 +69,9 @@ func publishSize(h *publishHeader, topic string, payload []byte) int {
 	}
 	if h.v5 {
 		pl := h.propsLen()
-		rem += varintLen(pl) + pl
+		rem += mqttwire.VarintLen(pl) + pl
 	}
-	return 1 + varintLen(rem) + rem
+	return 1 + mqttwire.VarintLen(rem) + rem
 }
 
 // appendPublish appends a PUBLISH packet.
@@ -112,16 +87,16 @@ func appendPublish(b []byte, h *publishHeader, topic string, payload []byte) []b
 	pl := 0
 	if h.v5 {
 		pl = h.propsLen()
-		rem += varintLen(pl) + pl
+		rem += mqttwire.VarintLen(pl) + pl
 	}
 	b = append(b, first)
-	b = appendVarint(b, rem)
+	b = mqttwire.AppendVarint(b, rem)
 	b = appendString(b, topic)
 	if h.qos > 0 {
 		b = binary.BigEndian.AppendUint16(b, h.id)
 	}
 	if h.v5 {
-		b = appendVarint(b, pl)
+		b = mqttwire.AppendVarint(b, pl)
 		p := h.props
 		if p != nil && p.HasPayloadFormat {
 			b = append(b, packets.PropPayloadFormat, p.PayloadFormat)
