@@ -39,16 +39,7 @@ func (s *Service) Serve(op shadow.Op, thing, name string, payload []byte) RESTRe
 		return RESTResult{Code: 503, Message: "Service Unavailable"}
 	}
 	t := shadow.Topic{Thing: thing, Shadow: name, Op: op, Kind: shadow.KindRequest}
-	k := key{thing: thing, name: name}
-	var e *entry
-	for {
-		e = s.store.get(k)
-		e.mu.Lock()
-		if !e.removed {
-			break
-		}
-		e.mu.Unlock()
-	}
+	e := s.lockEntry(key{thing: thing, name: name})
 	if s.closed.Load() {
 		e.mu.Unlock()
 		return RESTResult{Code: 503, Message: "Service Unavailable"}

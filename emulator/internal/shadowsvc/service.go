@@ -214,16 +214,7 @@ func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 	if s.closed.Load() {
 		return true
 	}
-	k := key{thing: t.Thing, name: t.Shadow}
-	var e *entry
-	for {
-		e = s.store.get(k)
-		e.mu.Lock()
-		if !e.removed {
-			break
-		}
-		e.mu.Unlock()
-	}
+	e := s.lockEntry(key{thing: t.Thing, name: t.Shadow})
 	// Close takes every shadow's lock after setting closed, before it
 	// closes the log, so a request that gets here afterwards must not
 	// change anything.
@@ -270,6 +261,20 @@ func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 	_ = commit.Wait()
 	s.drain(e)
 	return true
+}
+
+// lockEntry returns the live entry of shadow k, locked: an entry removed
+// from the store while this waited for its lock is passed over for the one
+// that replaced it.
+func (s *Service) lockEntry(k key) *entry {
+	for {
+		e := s.store.get(k)
+		e.mu.Lock()
+		if !e.removed {
+			return e
+		}
+		e.mu.Unlock()
+	}
 }
 
 // leave ends a Handle call, telling a waiting Close when it was the last.
