@@ -1,11 +1,6 @@
 package hrtimer
 
-import (
-	"os"
-	"syscall"
-	"time"
-	"unsafe"
-)
+import "time"
 
 // Timer sleeps until the first of two clocks fires: a timerfd read through
 // the runtime's network poller, which the kernel's high-resolution timer
@@ -15,27 +10,20 @@ import (
 // 10 ms). One goroutine at a time may sleep on a Timer; the nil Timer
 // sleeps with the runtime's timer alone.
 type Timer struct {
-	f     *os.File
+	fd    *FD
 	fired chan struct{}
 	done  chan struct{}
 	rt    *time.Timer
 }
 
-// Flags of timerfd_create(2).
-const (
-	clockMonotonic = 1
-	tfdNonblock    = syscall.O_NONBLOCK
-	tfdCloexec     = syscall.O_CLOEXEC
-)
-
 // New returns a timer, or nil when the kernel has no timerfd. It starts a
 // goroutine that Close ends.
 func New() *Timer {
-	fd, _, errno := syscall.Syscall(syscall.SYS_TIMERFD_CREATE, clockMonotonic, tfdNonblock|tfdCloexec, 0)
-	if errno != 0 {
+	fd := NewFD()
+	if fd == nil {
 		return nil
 	}
-	t := &Timer{f: os.NewFile(fd, "timerfd"), fired: make(chan struct{}, 1), done: make(chan struct{}), rt: time.NewTimer(time.Hour)}
+	t := &Timer{fd: fd, fired: make(chan struct{}, 1), done: make(chan struct{}), rt: time.NewTimer(time.Hour)}
 	t.rt.Stop()
 	go t.read()
 	return t
@@ -44,9 +32,8 @@ func New() *Timer {
 // read turns timerfd expirations into tokens on fired until Close.
 func (t *Timer) read() {
 	defer close(t.done)
-	var buf [8]byte
 	for {
-		if _, err := t.f.Read(buf[:]); err != nil {
+		if err := t.fd.Wait(); err != nil {
 			return
 		}
 		select {
@@ -70,9 +57,7 @@ func (t *Timer) Sleep(d time.Duration) {
 		if left <= 0 {
 			return
 		}
-		// struct itimerspec { it_interval, it_value } of timespecs.
-		spec := [2]syscall.Timespec{{}, syscall.NsecToTimespec(int64(left))}
-		if _, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, t.f.Fd(), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
+		if err := t.fd.Arm(left); err != nil {
 			time.Sleep(left)
 			return
 		}
@@ -88,7 +73,7 @@ func (t *Timer) Sleep(d time.Duration) {
 // Close releases the timer and ends its goroutine.
 func (t *Timer) Close() {
 	if t != nil {
-		_ = t.f.Close()
+		_ = t.fd.Close()
 		<-t.done
 	}
 }
