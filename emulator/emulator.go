@@ -214,3 +214,7 @@ func (e *Emulator) Close() error {
 	errs = append(errs, e.reg.Close())
 	return errors.Join(errs...)
 }
+
+// DataDir returns the emulator's data directory: its CA, registry and
+// shadows, and the bundles provision writes by default (DATA/bundles).
+func (e *Emulator) DataDir() string { return e.cfg.DataDir }

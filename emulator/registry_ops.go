@@ -313,6 +313,13 @@ func (r *Registry) PolicyInfo(name string) (PolicyInfo, bool) {
 	return PolicyInfo{Name: name, Document: p.document, Created: p.created, Modified: p.modified}, true
 }
 
+// PolicyNames returns the names of every policy, sorted.
+func (r *Registry) PolicyNames() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return sortedKeys(r.policies)
+}
+
 // DeletePolicy deletes a policy attached to no certificate.
 func (r *Registry) DeletePolicy(name string) error {
 	return r.mutate(func(st *registryState) (*record, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/shadowload/shadowload/emulator"
+	"github.com/shadowload/shadowload/emulator/console"
 	"github.com/shadowload/shadowload/fleet"
 )
 
@@ -49,12 +51,22 @@ aws" work against it with --endpoint-url https://ADDR and --ca-bundle
 DATA/ca/root-ca.pem. A REST shadow update publishes accepted, documents and
 delta on MQTT as an MQTT update does. Registry changes over HTTP go to DATA
 like provision's. With --limits aws the control-plane rate quotas apply
-(400 ThrottlingException).`,
+(400 ThrottlingException).
+
+Web console (--console): the things with search and paging, each thing's
+certificates, policies, connection state and shadows updating live (edit
+desired and save, with its version), certificates activated, deactivated or
+revoked (a revoked certificate's connections drop), policies, a form that
+creates a thing with a certificate and the default policy and offers its
+bundle, and an MQTT test client acting as an identity you pick. Loopback by
+default; on another address its control actions ask for the API
+credentials (--access-key-id, --secret-access-key) by basic authentication.`,
 		`  shadowload provision --data ./data --things 10
   shadowload emulator --data ./data
   shadowload emulator --data ./data --listen 127.0.0.1:8883 --limits none
   shadowload emulator --data ./data --latency fixed:20ms --stall 10s:1s
   shadowload emulator --data ./data --api-listen 127.0.0.1:8443
+  shadowload emulator --data ./data --console 127.0.0.1:8080
   aws iot describe-endpoint --endpoint-url https://127.0.0.1:8443 --ca-bundle ./data/ca/root-ca.pem --region us-east-1`)
 	data := fs.String("data", "", "data directory: CA, registry and shadows; required")
 	listen := fs.String("listen", emulator.DefaultListen, "TCP address for MQTT over TLS")
@@ -71,6 +83,8 @@ like provision's. With --limits aws the control-plane rate quotas apply
 	region := fs.String("region", emulator.DefaultRegion, "the emulated account's Region: in ARNs and the SigV4 scope")
 	apiKey := fs.String("api-key", "rsa", "key type CreateKeysAndCertificate makes: rsa (2048, as AWS) or ecdsa (P-256, faster)")
 	dataEndpoint := fs.String("data-endpoint", "", "address DescribeEndpoint returns (default the MQTT address)")
+	consoleAddr := fs.String("console", "", "serve the web console on this address, e.g. "+console.DefaultListen+"; control actions need the API credentials when it is not loopback")
+	bundles := fs.String("bundles", "", "bundles directory the console offers and writes (default DIR/bundles)")
 	verbose := fs.Bool("verbose", false, "log connections and refusals at info level")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	if err := fs.parse(args); err != nil {
@@ -90,6 +104,7 @@ like provision's. With --limits aws the control-plane rate quotas apply
 	if *verbose {
 		level = slog.LevelInfo
 	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	em, err := emulator.New(emulator.Config{
 		DataDir:                   *data,
 		Listen:                    *listen,
@@ -106,7 +121,7 @@ like provision's. With --limits aws the control-plane rate quotas apply
 		Region:                    *region,
 		APIKeyType:                kt,
 		DataEndpoint:              *dataEndpoint,
-		Logger:                    slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+		Logger:                    logger,
 	})
 	if err != nil {
 		return usageError{err}
@@ -130,10 +145,21 @@ like provision's. With --limits aws the control-plane rate quotas apply
 		fmt.Fprintf(e.stdout, "  API         %s (region %s)\n  access key  %s\n  secret key  %s\n  try         aws iot describe-endpoint --endpoint-url %s --ca-bundle %s --region %s\n",
 			url, *region, *accessKey, secret, url, em.RootCAPath(), *region)
 	}
+	var con *console.Console
+	if *consoleAddr != "" {
+		con, err = console.Start(em, console.Options{Listen: *consoleAddr, BundlesDir: *bundles, Logger: logger})
+		if err != nil {
+			return errors.Join(err, em.Close())
+		}
+		fmt.Fprintf(e.stdout, "  console     %s\n", con.URL())
+	}
 	fmt.Fprintln(e.stdout, "stop with Ctrl-C")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	fmt.Fprintln(e.stderr, "shutting down: snapshotting shadows")
+	if con != nil {
+		return errors.Join(con.Close(), em.Close())
+	}
 	return em.Close()
 }

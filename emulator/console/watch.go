@@ -1,0 +1,269 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/shadowload/shadowload/emulator"
+	"github.com/shadowload/shadowload/fleet"
+	"github.com/shadowload/shadowload/internal/mqttc"
+	"github.com/shadowload/shadowload/shadow"
+)
+
+// watchFilters are what the console listens to: lifecycle connected and
+// disconnected events, and every shadow's documents and deletes.
+var watchFilters = []string{
+	"$aws/events/presence/connected/+",
+	"$aws/events/presence/disconnected/+",
+	"$aws/things/+/shadow/update/documents",
+	"$aws/things/+/shadow/name/+/update/documents",
+	"$aws/things/+/shadow/delete/accepted",
+	"$aws/things/+/shadow/name/+/delete/accepted",
+}
+
+// maxPresence bounds the client IDs whose connection state is kept; past
+// it, the disconnected ones are forgotten.
+const maxPresence = 200_000
+
+// Redial pacing of the watcher's connection.
+const (
+	redialMin = 100 * time.Millisecond
+	redialMax = 5 * time.Second
+)
+
+// presenceState is a client ID's connection state as its last lifecycle
+// event told it.
+type presenceState struct {
+	ClientID  string
+	Connected bool
+	Principal string
+	Reason    string
+	At        time.Time
+}
+
+// watcher keeps the console's own connection to the broker, subscribed to
+// watchFilters: it turns lifecycle events into the connection state of
+// each client ID and every event into a hub event.
+type watcher struct {
+	em  *emulator.Emulator
+	id  fleet.Bundle
+	hub *hub
+	log *slog.Logger
+
+	mu       sync.RWMutex
+	presence map[string]*presenceState
+
+	ready     chan struct{} // closed once first subscribed
+	readyOnce sync.Once
+	stop      chan struct{}
+	done      chan struct{}
+}
+
+// startWatcher starts the watcher's connection loop.
+func startWatcher(em *emulator.Emulator, id fleet.Bundle, h *hub, log *slog.Logger) *watcher {
+	w := &watcher{em: em, id: id, hub: h, log: log, presence: map[string]*presenceState{},
+		ready: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// brokerEndpoint is where the console connects: the emulator's MQTT
+// address, an unspecified host made loopback.
+func brokerEndpoint(em *emulator.Emulator) string {
+	host, port, err := net.SplitHostPort(em.Addr())
+	if err != nil {
+		return em.Addr()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// randomSuffix is 8 hex digits for client IDs.
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (w *watcher) loop() {
+	defer close(w.done)
+	clientID := "shadowload-console-" + randomSuffix()
+	wait := redialMin
+	for {
+		lost := make(chan struct{})
+		var lostOnce sync.Once
+		gone := func() { lostOnce.Do(func() { close(lost) }) }
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, err := mqttc.Dial(ctx, mqttc.Options{
+			Endpoint: brokerEndpoint(w.em), Certificate: w.id.Certificate, Roots: w.em.CA().Pool(),
+			ClientID: clientID, CleanStart: true, OnPublish: w.onPublish,
+			OnServerDisconnect: func(*paho.Disconnect) { gone() },
+			OnClientError:      func(error) { gone() },
+		})
+		if err == nil {
+			err = subscribeAll(ctx, c, 0, watchFilters)
+			if err != nil {
+				_ = c.Close()
+			}
+		}
+		cancel()
+		if err == nil {
+			wait = redialMin
+			w.readyOnce.Do(func() { close(w.ready) })
+			select {
+			case <-w.stop:
+				_ = c.Close()
+				return
+			case <-lost:
+				w.log.Warn("console lost its broker connection; reconnecting")
+			}
+		} else {
+			w.log.Warn("console cannot watch the broker", "error", err)
+		}
+		select {
+		case <-w.stop:
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, redialMax)
+	}
+}
+
+// waitReady waits until the watcher has subscribed once, or d passed.
+func (w *watcher) waitReady(d time.Duration) bool {
+	select {
+	case <-w.ready:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func (w *watcher) close() {
+	close(w.stop)
+	<-w.done
+}
+
+// lifecycle is the part of a lifecycle event the console reads.
+type lifecycle struct {
+	ClientID            string `json:"clientId"`
+	Timestamp           int64  `json:"timestamp"`
+	EventType           string `json:"eventType"`
+	PrincipalIdentifier string `json:"principalIdentifier"`
+	DisconnectReason    string `json:"disconnectReason"`
+}
+
+// onPublish turns one message into state and a hub event.
+func (w *watcher) onPublish(p *paho.Publish) {
+	if rest, ok := strings.CutPrefix(p.Topic, "$aws/events/presence/"); ok {
+		var ev lifecycle
+		if json.Unmarshal(p.Payload, &ev) != nil || ev.ClientID == "" {
+			return
+		}
+		connected := strings.HasPrefix(rest, "connected/")
+		st := &presenceState{ClientID: ev.ClientID, Connected: connected, Principal: ev.PrincipalIdentifier,
+			Reason: ev.DisconnectReason, At: time.UnixMilli(ev.Timestamp)}
+		w.setPresence(st)
+		state := "disconnected"
+		if connected {
+			state = "connected"
+		}
+		w.hub.publish(event{Kind: "presence", Thing: ev.ClientID, ClientID: ev.ClientID, Principal: ev.PrincipalIdentifier,
+			State: state, Reason: ev.DisconnectReason, At: ev.Timestamp})
+		return
+	}
+	t, err := shadow.ParseTopic(p.Topic)
+	if err != nil {
+		return
+	}
+	var doc struct {
+		Version int64 `json:"version"`
+		Current struct {
+			Version int64 `json:"version"`
+		} `json:"current"`
+	}
+	_ = json.Unmarshal(p.Payload, &doc)
+	v := doc.Version
+	if doc.Current.Version != 0 {
+		v = doc.Current.Version
+	}
+	w.hub.publish(event{Kind: "shadow", Thing: t.Thing, Shadow: t.Shadow, Version: v})
+}
+
+func (w *watcher) setPresence(st *presenceState) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if old := w.presence[st.ClientID]; old != nil && old.At.After(st.At) {
+		return
+	}
+	if _, ok := w.presence[st.ClientID]; !ok && len(w.presence) >= maxPresence {
+		for id, s := range w.presence {
+			if !s.Connected {
+				delete(w.presence, id)
+			}
+		}
+	}
+	w.presence[st.ClientID] = st
+}
+
+// presenceOf returns the connection state of a client ID, if an event told it.
+func (w *watcher) presenceOf(clientID string) (presenceState, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	st, ok := w.presence[clientID]
+	if !ok {
+		return presenceState{}, false
+	}
+	return *st, true
+}
+
+// byPrincipal returns the client IDs last seen with a certificate, at
+// most limit.
+func (w *watcher) byPrincipal(certID string, limit int) []presenceState {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	var out []presenceState
+	for _, st := range w.presence {
+		if st.Principal == certID {
+			out = append(out, *st)
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// subscribeAll subscribes c to filters and fails on any refusal.
+func subscribeAll(ctx context.Context, c *mqttc.Client, qos byte, filters []string) error {
+	sub := &paho.Subscribe{}
+	for _, f := range filters {
+		sub.Subscriptions = append(sub.Subscriptions, paho.SubscribeOptions{Topic: f, QoS: qos})
+	}
+	sa, err := c.Subscribe(ctx, sub)
+	if sa == nil {
+		return err
+	}
+	for i, rc := range sa.Reasons {
+		if rc >= 0x80 && i < len(filters) {
+			return &refusedError{filter: filters[i], reason: mqttc.ReasonString(rc)}
+		}
+	}
+	return nil
+}
+
+// refusedError is a subscription the broker refused.
+type refusedError struct{ filter, reason string }
+
+func (e *refusedError) Error() string { return "subscribe " + e.filter + " refused: " + e.reason }
