@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shadowload/shadowload/internal/dashboard"
 	"github.com/shadowload/shadowload/internal/load"
 	"github.com/shadowload/shadowload/internal/runner"
 	"github.com/shadowload/shadowload/metrics"
@@ -67,6 +68,8 @@ schedules and intervals line up, then "shadowload merge" their reports.
 	junit := fs.String("junit", "", "write the verdict as JUnit XML: a test case per threshold and one for validity")
 	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics on this address's /metrics during the run, e.g. 127.0.0.1:9464")
 	metricsLinger := fs.Duration("metrics-linger", 0, "keep serving --metrics-addr this long after the run so a last scrape sees the final counts (a signal ends it)")
+	dashboardAddr := fs.String("dashboard", "", "serve a live page of the run (progress, charts, thresholds) on this address, e.g. "+dashboard.DefaultListen)
+	dashboardLinger := fs.Duration("dashboard-linger", 10*time.Minute, "keep serving --dashboard this long after the run, with the final report to download (a signal ends it)")
 	shardFlag := fs.String("shard", "", "run shard i of N of the fleet, as i/N (e.g. 0/3), against a shared --endpoint")
 	shards := fs.Int("shards", 0, "run one of N shards, its index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
 	startAt := fs.String("start-at", "", "start the schedule at this time (RFC 3339, e.g. 2026-01-02T15:04:05Z), the same for every shard")
@@ -100,6 +103,9 @@ schedules and intervals line up, then "shadowload merge" their reports.
 	if *metricsLinger < 0 {
 		return usagef("run: --metrics-linger %v: want 0 or more", *metricsLinger)
 	}
+	if *dashboardLinger < 0 {
+		return usagef("run: --dashboard-linger %v: want 0 or more", *dashboardLinger)
+	}
 	s, err := loadScenario(file)
 	if err != nil {
 		return err
@@ -131,6 +137,21 @@ schedules and intervals line up, then "shadowload merge" their reports.
 			fmt.Fprintf(e.stderr, "metrics on http://%s/metrics\n", bound)
 		}
 	}
+	var dash *dashboard.Dashboard
+	if *dashboardAddr != "" {
+		var planned time.Duration
+		for _, p := range s.Phases {
+			planned += p.Duration
+		}
+		dash, err = dashboard.Start(dashboard.Options{Listen: *dashboardAddr, Title: s.Name, Planned: planned})
+		if err != nil {
+			return usageError{fmt.Errorf("run: %w", err)}
+		}
+		defer dash.Close()
+		opts.OnInterval = both(opts.OnInterval, dash.Interval)
+		opts.OnProgress = dash.Progress
+		fmt.Fprintf(e.stderr, "dashboard on %s\n", dash.URL())
+	}
 	if !*quiet {
 		opts.Log = e.stderr
 		if e.stderrTerminal {
@@ -153,11 +174,33 @@ schedules and intervals line up, then "shadowload merge" their reports.
 		if werr := metrics.WriteSummary(e.stdout, rep); werr != nil {
 			fmt.Fprintf(e.stderr, "shadowload: %v\n", werr)
 		}
-		if *metricsAddr != "" {
-			lingerFor(ctx, *metricsLinger)
+		if dash != nil {
+			dash.Finish(rep)
 		}
+		linger := time.Duration(0)
+		if *metricsAddr != "" {
+			linger = *metricsLinger
+		}
+		if dash != nil {
+			linger = max(linger, *dashboardLinger)
+			if linger > 0 {
+				fmt.Fprintf(e.stderr, "dashboard keeps the final report at %s for %v (--dashboard-linger); Ctrl-C to leave now\n", dash.URL(), linger)
+			}
+		}
+		lingerFor(ctx, linger)
 	}
 	return err
+}
+
+// both calls a and then b, either of which may be nil.
+func both[T any](a, b func(T)) func(T) {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return func(v T) { a(v); b(v) }
 }
 
 // lingerFor waits d, or until ctx ends (a signal).

@@ -150,13 +150,13 @@ func (c *Console) URL() string { return "http://" + c.Addr() }
 func (c *Console) Close() error {
 	c.closeOnce.Do(func() {
 		c.hub.close()
+		c.clients.closeAll()
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		err := c.srv.Shutdown(ctx)
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = c.srv.Close()
 		}
-		c.clients.closeAll()
 		c.watch.close()
 		c.closeErr = err
 	})

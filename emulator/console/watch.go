@@ -48,6 +48,9 @@ type presenceState struct {
 	Principal string
 	Reason    string
 	At        time.Time
+	// Version is the event's versionNumber: it orders the connections of
+	// a client ID, whose events may arrive out of order.
+	Version int64
 }
 
 // watcher keeps the console's own connection to the broker, subscribed to
@@ -162,6 +165,7 @@ type lifecycle struct {
 	EventType           string `json:"eventType"`
 	PrincipalIdentifier string `json:"principalIdentifier"`
 	DisconnectReason    string `json:"disconnectReason"`
+	VersionNumber       int64  `json:"versionNumber"`
 }
 
 // onPublish turns one message into state and a hub event.
@@ -173,8 +177,10 @@ func (w *watcher) onPublish(p *paho.Publish) {
 		}
 		connected := strings.HasPrefix(rest, "connected/")
 		st := &presenceState{ClientID: ev.ClientID, Connected: connected, Principal: ev.PrincipalIdentifier,
-			Reason: ev.DisconnectReason, At: time.UnixMilli(ev.Timestamp)}
-		w.setPresence(st)
+			Reason: ev.DisconnectReason, At: time.UnixMilli(ev.Timestamp), Version: ev.VersionNumber}
+		if !w.setPresence(st) {
+			return
+		}
 		state := "disconnected"
 		if connected {
 			state = "connected"
@@ -201,11 +207,24 @@ func (w *watcher) onPublish(p *paho.Publish) {
 	w.hub.publish(event{Kind: "shadow", Thing: t.Thing, Shadow: t.Shadow, Version: v})
 }
 
-func (w *watcher) setPresence(st *presenceState) {
+// versionResetAfter is how long a client ID stays offline before AWS
+// starts its lifecycle versionNumber again from 0.
+const versionResetAfter = time.Hour
+
+// setPresence records a lifecycle event unless it is stale: AWS's rule is
+// that an event with a lower versionNumber than the last one seen for the
+// client ID is about an older connection (the disconnect of a session
+// that a newer connection already replaced, say). It reports whether the
+// event was recorded.
+func (w *watcher) setPresence(st *presenceState) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if old := w.presence[st.ClientID]; old != nil && old.At.After(st.At) {
-		return
+	if old := w.presence[st.ClientID]; old != nil {
+		reset := !old.Connected && st.At.Sub(old.At) >= versionResetAfter
+		stale := st.Version < old.Version || st.Version == old.Version && !old.Connected && st.Connected
+		if stale && !reset {
+			return false
+		}
 	}
 	if _, ok := w.presence[st.ClientID]; !ok && len(w.presence) >= maxPresence {
 		for id, s := range w.presence {
@@ -215,6 +234,7 @@ func (w *watcher) setPresence(st *presenceState) {
 		}
 	}
 	w.presence[st.ClientID] = st
+	return true
 }
 
 // presenceOf returns the connection state of a client ID, if an event told it.

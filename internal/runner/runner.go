@@ -50,6 +50,11 @@ type Options struct {
 	// OnInterval, when set, receives every interval the run collects, and
 	// the last partial one: live metrics feed on it.
 	OnInterval func(metrics.Interval)
+	// OnProgress, when set, receives the run's state once a second, with
+	// its totals so far and every threshold judged on them: a live
+	// dashboard feeds on it. It is called on the run's ticker: keep it
+	// short.
+	OnProgress func(Progress)
 
 	// onTick, when set, also receives the engine's progress each second:
 	// tests act on the target at chosen points of the schedule with it.
@@ -279,6 +284,24 @@ func failedList(rep *metrics.Report) string {
 	return strings.Join(out, "; ")
 }
 
+// Progress is the run's state once a second, for OnProgress.
+type Progress struct {
+	// Phase is the running phase, or "connect" before the schedule starts.
+	Phase string
+	// Elapsed is the time since the schedule started, or since the run
+	// started while connecting.
+	Elapsed           time.Duration
+	Connected, Things int
+	// TargetRate is the schedule's rate now, requests per second.
+	TargetRate float64
+	// Totals are the run's totals so far: every counter, and every latency
+	// metric that recorded something, with its histogram.
+	Totals *metrics.Report
+	// Thresholds are the scenario's thresholds judged on Totals; one that
+	// cannot be decided yet is Undecided.
+	Thresholds []metrics.ThresholdResult
+}
+
 // watch follows a run once a second: it shows progress and stops the run
 // when an abortOnFail threshold fails.
 type watch struct {
@@ -291,6 +314,9 @@ type watch struct {
 	mu      sync.Mutex
 	aborted string
 	fed     time.Time // the end of the last interval given to OnInterval
+	// latencies are the latency metrics that recorded something so far,
+	// for OnProgress's totals.
+	latencies map[string]bool
 }
 
 func (w *watch) tick(p load.Progress) {
@@ -315,6 +341,34 @@ func (w *watch) tick(p load.Progress) {
 	if p.Phase != "connect" {
 		w.judge(p)
 	}
+	w.progress(p)
+}
+
+// progress gives OnProgress the run's totals and thresholds.
+func (w *watch) progress(p load.Progress) {
+	if w.opts.OnProgress == nil || p.Totals == nil {
+		return
+	}
+	if w.latencies == nil {
+		w.latencies = map[string]bool{}
+	}
+	for name, s := range p.Interval.Latencies {
+		if s.Count > 0 {
+			w.latencies[name] = true
+		}
+	}
+	for _, t := range w.ths {
+		if t.IsLatency() {
+			w.latencies[t.Metric] = true
+		}
+	}
+	totals := p.Totals(slices.Sorted(maps.Keys(w.latencies))...)
+	out := Progress{Phase: p.Phase, Elapsed: p.Elapsed, Connected: p.Connected, Things: p.Things,
+		TargetRate: p.TargetRate, Totals: totals}
+	for _, t := range w.ths {
+		out.Thresholds = append(out.Thresholds, t.Evaluate(totals))
+	}
+	w.opts.OnProgress(out)
 }
 
 // judge evaluates the abortOnFail thresholds past their delay on the totals

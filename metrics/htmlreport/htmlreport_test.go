@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/shadowload/shadowload/internal/browsertest"
 	"github.com/shadowload/shadowload/metrics"
 )
 
@@ -129,28 +129,12 @@ func TestDocsChartsAreCurrent(t *testing.T) {
 	}
 }
 
-// chromium finds Debian's chromium. Under CI (CI set) a missing browser
-// fails the test: .ci/run installs it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed; .ci/run installs Debian's chromium")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium); CI runs this test")
-	return ""
-}
-
 // TestPageOpensInHeadlessChromium loads the page of a real run from a file
 // URL in headless Chromium: every chart is drawn with a size, nothing is
 // logged as an error, and a screenshot is taken (kept in
 // $SHADOWLOAD_SCREENSHOTS when set).
 func TestPageOpensInHeadlessChromium(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Chromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	f, err := os.Create(page)

@@ -21,7 +21,9 @@ function liveSections() {
       }, 50);
     }
     var es = new EventSource(sec.dataset.events);
-    es.onopen = function () { sec.dataset.stream = "open"; };
+    // Events that came between the page's rendering and the stream's
+    // opening (or while it reconnected) are caught up with one reload.
+    es.onopen = function () { sec.dataset.stream = "open"; refresh(); };
     es.onerror = function () { sec.dataset.stream = "retrying"; };
     ["presence", "shadow", "lost"].forEach(function (k) { es.addEventListener(k, refresh); });
   });
