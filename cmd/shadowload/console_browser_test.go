@@ -149,6 +149,8 @@ func TestConsoleTutorialInHeadlessChromium(t *testing.T) {
 		t.Fatalf("certificate status on the page %q (%v), want REVOKED", status, err)
 	}
 	br.Screenshot(t, screenshot("console-certificate.png"))
+	br.Do(t, "open the things list", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`#things`)))
+	br.Screenshot(t, screenshot("console-things.png"))
 	if p := br.Problems(); len(p) > 0 {
 		t.Errorf("the pages logged errors: %q", p)
 	}

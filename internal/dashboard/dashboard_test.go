@@ -82,7 +82,10 @@ func TestDashboardShowsARunLiveAndItsVerdictAtTheEnd(t *testing.T) {
 	if err != nil || !live {
 		t.Fatalf("the run ended before the page saw it live (%v)", err)
 	}
-	screenshotLive := os.Getenv("SHADOWLOAD_SCREENSHOTS")
+	shots := os.Getenv("SHADOWLOAD_SCREENSHOTS")
+	if shots != "" {
+		br.Screenshot(t, filepath.Join(shots, "dashboard-live.png"))
+	}
 
 	out := <-done
 	if !errors.Is(out.err, runner.ErrThresholds) {
@@ -105,8 +108,8 @@ func TestDashboardShowsARunLiveAndItsVerdictAtTheEnd(t *testing.T) {
 	if err != nil || charts < 5 {
 		t.Errorf("%d charts drawn at the end (%v), want at least 5", charts, err)
 	}
-	if screenshotLive != "" {
-		br.Screenshot(t, filepath.Join(screenshotLive, "dashboard.png"))
+	if shots != "" {
+		br.Screenshot(t, filepath.Join(shots, "dashboard.png"))
 	}
 	for _, path := range []string{"/report.html", "/report.json"} {
 		resp, err := http.Get(d.URL() + path)
