@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shadowload/shadowload/emulator"
 	"github.com/shadowload/shadowload/fleet"
@@ -315,7 +316,7 @@ func TestTestClientActsWithThePickedIdentitysPolicy(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("console subscribing: %d %s", code, body)
 	}
-	resp, err := http.Get(base + admin + "/events")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(base + admin + "/events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,6 +330,23 @@ func TestTestClientActsWithThePickedIdentitysPolicy(t *testing.T) {
 	})
 	if !strings.Contains(got, `"payload":"{\"hi\":1}"`) || !strings.Contains(got, `"time":"`) {
 		t.Fatalf("message event %s lacks payload or time", got)
+	}
+
+	// A retained publish reaches a later subscription to its exact topic
+	// (AWS delivers stored messages to no wildcard filter), marked retained.
+	code, _, body = post(t, base+admin+"/publish", url.Values{"topic": {"lamp/state"}, "qos": {"1"}, "retain": {"on"}, "payload": {"on"}}, nil)
+	if code != http.StatusOK {
+		t.Fatalf("retained publish: %d %s", code, body)
+	}
+	code, _, body = post(t, base+admin+"/subscribe", url.Values{"filter": {"lamp/state"}, "qos": {"1"}}, nil)
+	if code != http.StatusOK {
+		t.Fatalf("subscribe lamp/state: %d %s", code, body)
+	}
+	got = readEvents(t, resp.Body, func(name, data string) bool {
+		return name == "message" && strings.Contains(data, `"topic":"lamp/state"`)
+	})
+	if !strings.Contains(got, `"retain":true`) || !strings.Contains(got, `"payload":"on"`) {
+		t.Fatalf("retained message event %s, want retain true and its payload", got)
 	}
 }
 

@@ -16,8 +16,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -236,6 +239,11 @@ func counters(r *metrics.Report) [][2]any {
 	for _, name := range []string{"update.sent", "get.sent", "delete.sent", "update.timeout", "get.timeout", "delete.timeout", "things.connected", "connect.lost"} {
 		if v := r.Counters[name]; v != 0 {
 			out = append(out, [2]any{name, v})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Counters)) {
+		if strings.HasPrefix(name, "fanout.") && (strings.HasSuffix(name, ".expected") || strings.HasSuffix(name, ".received")) && r.Counters[name] != 0 {
+			out = append(out, [2]any{name, r.Counters[name]})
 		}
 	}
 	for _, name := range []string{"update.accepted", "update.rejected", "get.accepted", "get.rejected", "delete.accepted", "delete.rejected", "delta"} {

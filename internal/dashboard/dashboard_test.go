@@ -18,12 +18,16 @@ import (
 	"github.com/shadowload/shadowload/scenario"
 )
 
-// shortRun is a run of a few seconds on the embedded emulator with
-// thresholds that pass and one that fails.
+// shortRun is a run of a few seconds on the embedded emulator, with an
+// observer group of two filters, thresholds that pass and one that fails.
 const shortRun = `name: dashboard-test
 fleet:
   things: 5
   connect_rate: 100/s
+observers:
+  - name: app
+    count: 1
+    filters: ["$aws/things/+/shadow/update/accepted", "$aws/things/+/shadow/update/documents"]
 phases:
   - name: ramp
     duration: 1s
@@ -76,6 +80,7 @@ func TestDashboardShowsARunLiveAndItsVerdictAtTheEnd(t *testing.T) {
 	}
 	br.WaitFor(t, "the latency chart redrawn while the run goes on",
 		`document.body.dataset.done !== "true" && document.querySelector("#chart-latency-update\\.accepted img").src !== `+jsString(first), 10*time.Second)
+	br.WaitFor(t, "the fan-out per observer filter", `document.querySelector("#chart-fanout-app img") !== null && document.querySelector("#chart-latency-fanout\\.app img") !== null`, 10*time.Second)
 	br.WaitFor(t, "the live thresholds", `document.querySelectorAll("#thresholds tbody tr").length === 3`, 10*time.Second)
 	br.WaitFor(t, "the connected things", `document.querySelector("#connected").textContent === "5"`, 10*time.Second)
 	live, err := chromedp.Run(br.Ctx, chromedp.Evaluate[bool](`document.body.dataset.done !== "true"`))
