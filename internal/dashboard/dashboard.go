@@ -41,6 +41,12 @@ const (
 	// maxIntervals bounds the intervals kept for the charts: a day of
 	// seconds; past it the oldest are let go.
 	maxIntervals = 86_400
+	// chartBudget is the share of one core the charts may take in the
+	// load generator's process: drawing them takes longer as the run
+	// grows (about 35 ms for ten minutes of intervals), so they are
+	// redrawn every second only while that costs under 5% of a second,
+	// and less often after.
+	chartBudget = 20
 )
 
 //go:embed web
@@ -74,6 +80,10 @@ type Dashboard struct {
 	html      []byte // the final report as HTML
 	closed    bool
 	stop      chan struct{} // closed by Close: event streams end
+
+	// drawn is when the charts were last drawn and cost how long it took.
+	drawn time.Time
+	cost  time.Duration
 }
 
 // chart is one chart in a state event: an SVG as base64, for an img's
@@ -165,9 +175,9 @@ func (d *Dashboard) Interval(iv metrics.Interval) {
 	d.intervals = append(d.intervals, iv)
 }
 
-// Progress redraws the page from the run's state
-// (runner.Options.OnProgress); with nobody watching it only keeps the
-// intervals.
+// Progress updates the page from the run's state
+// (runner.Options.OnProgress), with the charts redrawn within
+// chartBudget; with nobody watching it does nothing.
 func (d *Dashboard) Progress(p runner.Progress) {
 	d.mu.Lock()
 	watched := len(d.viewers) > 0
@@ -190,7 +200,10 @@ func (d *Dashboard) Progress(p runner.Progress) {
 		}
 		st.Thresholds = append(st.Thresholds, threshold{Metric: t.Metric, Expr: t.Expr, State: s, Actual: t.Actual})
 	}
-	st.Charts = d.charts(&live)
+	if now := time.Now(); now.Sub(d.drawn) >= max(time.Second-50*time.Millisecond, chartBudget*d.cost) {
+		st.Charts = d.charts(&live)
+		d.drawn, d.cost = now, time.Since(now)
+	}
 	d.publish(st)
 }
 

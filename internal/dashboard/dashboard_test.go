@@ -3,7 +3,9 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/shadowload/shadowload/internal/browsertest"
 	"github.com/shadowload/shadowload/internal/runner"
+	"github.com/shadowload/shadowload/metrics"
 	"github.com/shadowload/shadowload/scenario"
 )
 
@@ -135,4 +138,39 @@ func TestDashboardShowsARunLiveAndItsVerdictAtTheEnd(t *testing.T) {
 // jsString quotes s for a JavaScript expression.
 func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// BenchmarkFrame measures one redraw of the page (every chart of the
+// HTML report, encoded for the state event) on the HTML report's sample
+// run: the dashboard's CPU cost per second of a watched run.
+func BenchmarkFrame(b *testing.B) {
+	f, err := os.Open("../../metrics/htmlreport/testdata/sample.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep, err := metrics.ReadReport(f)
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A ten-minute run: the sample's intervals repeated, one a second.
+	long := *rep
+	long.Intervals = nil
+	for i := range 600 {
+		iv := rep.Intervals[i%len(rep.Intervals)]
+		iv.At = rep.Start.Add(time.Duration(i+1) * time.Second)
+		long.Intervals = append(long.Intervals, iv)
+	}
+	for _, r := range []*metrics.Report{rep, &long} {
+		b.Run(fmt.Sprintf("%d-intervals", len(r.Intervals)), func(b *testing.B) {
+			d := &Dashboard{log: slog.New(slog.DiscardHandler), viewers: map[chan []byte]struct{}{}}
+			for b.Loop() {
+				st := state{Counters: counters(r), Charts: d.charts(r)}
+				if len(st.Charts) == 0 {
+					b.Fatal("no charts")
+				}
+				d.publish(st)
+			}
+		})
+	}
 }

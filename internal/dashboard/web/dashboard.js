@@ -41,6 +41,8 @@ function render(st) {
   rows(document.querySelector("#counters tbody"), st.counters || [], function (c) {
     return [{ text: c[0] }, { text: String(c[1]) }];
   });
+  // A state without charts (they are redrawn less often in a long run)
+  // leaves the charts shown as they are.
   var charts = document.getElementById("charts");
   (st.charts || []).forEach(function (c) {
     var fig = document.getElementById("chart-" + c.id);
