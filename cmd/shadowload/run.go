@@ -69,7 +69,7 @@ schedules and intervals line up, then "shadowload merge" their reports.
 	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics on this address's /metrics during the run, e.g. 127.0.0.1:9464")
 	metricsLinger := fs.Duration("metrics-linger", 0, "keep serving --metrics-addr this long after the run so a last scrape sees the final counts (a signal ends it)")
 	dashboardAddr := fs.String("dashboard", "", "serve a live page of the run (progress, charts, thresholds) on this address, e.g. "+dashboard.DefaultListen)
-	dashboardLinger := fs.Duration("dashboard-linger", 10*time.Minute, "keep serving --dashboard this long after the run, with the final report to download (a signal ends it)")
+	dashboardLinger := fs.Duration("dashboard-linger", 0, "keep serving --dashboard this long after the run, with the final report to download (a signal ends it); unset, 10m when stderr is a terminal and 0 otherwise, so a CI job never waits for a viewer")
 	shardFlag := fs.String("shard", "", "run shard i of N of the fleet, as i/N (e.g. 0/3), against a shared --endpoint")
 	shards := fs.Int("shards", 0, "run one of N shards, its index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)")
 	startAt := fs.String("start-at", "", "start the schedule at this time (RFC 3339, e.g. 2026-01-02T15:04:05Z), the same for every shard")
@@ -182,7 +182,11 @@ schedules and intervals line up, then "shadowload merge" their reports.
 			linger = *metricsLinger
 		}
 		if dash != nil {
-			linger = max(linger, *dashboardLinger)
+			d := *dashboardLinger
+			if !fs.Changed("dashboard-linger") && e.stderrTerminal {
+				d = interactiveDashboardLinger
+			}
+			linger = max(linger, d)
 			if linger > 0 {
 				fmt.Fprintf(e.stderr, "dashboard keeps the final report at %s for %v (--dashboard-linger); Ctrl-C to leave now\n", dash.URL(), linger)
 			}
@@ -202,6 +206,10 @@ func both[T any](a, b func(T)) func(T) {
 	}
 	return func(v T) { a(v); b(v) }
 }
+
+// interactiveDashboardLinger is how long a run started from a terminal keeps
+// its dashboard up afterwards, unless --dashboard-linger says otherwise.
+const interactiveDashboardLinger = 10 * time.Minute
 
 // lingerFor waits d, or until ctx ends (a signal).
 func lingerFor(ctx context.Context, d time.Duration) {
