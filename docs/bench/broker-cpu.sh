@@ -6,6 +6,13 @@
 #   docs/bench/broker-cpu.sh emulator
 #   docs/bench/broker-cpu.sh mosquitto
 #
+# Paced instead of closed-loop: INTERVAL=1 CLIENTS=2000 COUNT=40 publishes
+# once a second from each of 2000 clients (the load a fleet puts on a
+# broker: many connections, few messages each); the CPU is then read over
+# the steady middle of the run, without the connects (8 s after the start
+# to 2 s before the end), and the publishes counted as CLIENTS/INTERVAL a
+# second.
+#
 # Needs mosquitto (apt-get install -y mosquitto) and mqtt-benchmark
 # (../shared/peers/README.md) on PATH, openssl, and BIN as in shadow-cpu.sh.
 # MQ_PORT and EMU_PORT choose the loopback ports (defaults 18890, 18891);
@@ -38,19 +45,37 @@ case ${1:?usage: broker-cpu.sh emulator|mosquitto} in
 esac
 PID=$!
 sleep 1
+CLIENTS=${CLIENTS:-100}
+COUNT=${COUNT:-1000}
+INTERVAL=${INTERVAL:-0}
 B=$WORK/data/bundles/bench-client
-t0=$(awk '{print $14+$15}' /proc/$PID/stat)
+( while kill -0 $PID 2>/dev/null; do
+    echo "$(date +%s.%N) $(awk '{print $14+$15}' /proc/$PID/stat)"; sleep 0.5
+  done ) >"$WORK/samples.txt" &
+SAMPLER=$!
+start=$(date +%s.%N)
 mqtt-benchmark -broker ssl://127.0.0.1:$PORT -client-cert $B/certificate.pem.crt -client-key $B/private.pem.key \
-  -broker-ca-cert "$WORK/data/ca/root-ca.pem" -clients 100 -count 1000 -qos 1 -size 100 -topic bench/t \
-  -message-interval 0 -quiet -format json >"$WORK/bench.json"
-t1=$(awk '{print $14+$15}' /proc/$PID/stat)
+  -broker-ca-cert "$WORK/data/ca/root-ca.pem" -clients "$CLIENTS" -count "$COUNT" -qos 1 -size 100 -topic bench/t \
+  -message-interval "$INTERVAL" -quiet -format json >"$WORK/bench.json"
+end=$(date +%s.%N)
+sleep 0.6
 kill $PID; wait $PID 2>/dev/null
-python3 - "$t0" "$t1" "$WORK/bench.json" <<'PY'
+kill $SAMPLER 2>/dev/null
+python3 - "$start" "$end" "$CLIENTS" "$INTERVAL" "$WORK/bench.json" "$WORK/samples.txt" <<'PY'
 import json, os, sys
-t0, t1 = float(sys.argv[1]), float(sys.argv[2])
-tot = json.load(open(sys.argv[3]))["totals"]
-n = tot["successes"]
-cpu = (t1 - t0) / os.sysconf("SC_CLK_TCK")
-print("CPU %.2fs for %d publishes = %.1f µs/publish, %.0f msg/s" % (cpu, n, cpu / n * 1e6, tot["total_msgs_per_sec"]))
+start, end, clients, interval = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+tot = json.load(open(sys.argv[5]))["totals"]
+samples = [tuple(map(float, l.split())) for l in open(sys.argv[6]) if len(l.split()) == 2]
+tick = os.sysconf("SC_CLK_TCK")
+if interval == 0:
+    a, b = samples[0], samples[-1]
+    n = tot["successes"]
+else:
+    a = min(samples, key=lambda s: abs(s[0] - (start + 8)))
+    b = min(samples, key=lambda s: abs(s[0] - (end - 2)))
+    n = clients / interval * (b[0] - a[0])
+cpu = (b[1] - a[1]) / tick
+print("CPU %.2fs for %d publishes = %.1f µs/publish; benchmark: %d of %d published, %.0f msg/s"
+      % (cpu, n, cpu / n * 1e6, tot["successes"], tot["successes"] + tot["failures"], tot["total_msgs_per_sec"]))
 PY
 uptime
