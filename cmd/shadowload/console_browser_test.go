@@ -135,8 +135,8 @@ func TestConsoleTutorialInHeadlessChromium(t *testing.T) {
 	t.Log("revoked")
 	select {
 	case r := <-sub:
-		if r.code == exitOK || !strings.Contains(r.errOut, "sub: the") {
-			t.Fatalf("shadowload sub after the revoke: exit %d, stderr %q; want its connection closed", r.code, r.errOut)
+		if r.code == exitOK || !strings.Contains(r.errOut, "sub: the server closed the connection: DISCONNECT") {
+			t.Fatalf("shadowload sub after the revoke: exit %d, stderr %q; want its connection closed with the server's DISCONNECT named", r.code, r.errOut)
 		}
 		t.Logf("the device after the revoke: %s", strings.TrimSpace(r.errOut))
 	case <-time.After(waitFor):

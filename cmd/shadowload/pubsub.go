@@ -61,13 +61,29 @@ passed: the AWS console's MQTT test client, on the command line.`,
 				return nil
 			}
 		case d := <-disconnected:
-			return fmt.Errorf("sub: the server closed the connection: DISCONNECT %s", mqttc.ReasonString(d.ReasonCode))
+			return serverClosed(d)
 		case <-c.Done():
+			// The client may report the closed connection before the
+			// DISCONNECT that explains it.
+			select {
+			case d := <-disconnected:
+				return serverClosed(d)
+			case <-time.After(disconnectGrace):
+			}
 			return fmt.Errorf("sub: the connection closed")
 		case <-ctx.Done():
 			return nil
 		}
 	}
+}
+
+// disconnectGrace is how long sub waits, once its connection has closed,
+// for the server's DISCONNECT naming the reason.
+const disconnectGrace = 200 * time.Millisecond
+
+// serverClosed is sub's error for a DISCONNECT from the server.
+func serverClosed(d *paho.Disconnect) error {
+	return fmt.Errorf("sub: the server closed the connection: DISCONNECT %s", mqttc.ReasonString(d.ReasonCode))
 }
 
 func runPub(e *env, args []string) error {
