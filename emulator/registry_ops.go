@@ -232,6 +232,11 @@ func (r *Registry) UpdateCertificateStatus(id string, status CertStatus) error {
 		if c.Status == status {
 			return nil, nil
 		}
+		if c.Status == StatusRevoked {
+			// AWS: once a certificate is revoked, its status can't be
+			// changed.
+			return nil, refusal(ErrCertificateState, "Certificate %s is REVOKED: its status cannot be changed", id)
+		}
 		return &record{Op: opStatus, Cert: id, Status: status}, nil
 	})
 }

@@ -107,6 +107,21 @@ func TestRegistryRefusesAsAWSDoes(t *testing.T) {
 			}
 		})
 	}
+	revoked := must(r.AddCertificate(selfSignedPEM(t, "revoked"), StatusActive))(t)
+	if err := r.UpdateCertificateStatus(revoked.ID, StatusRevoked); err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []CertStatus{StatusActive, StatusInactive} {
+		if err := r.UpdateCertificateStatus(revoked.ID, status); !errors.Is(err, ErrCertificateState) {
+			t.Errorf("revoked certificate set %s: %v, want a certificate-state refusal", status, err)
+		}
+	}
+	if err := r.UpdateCertificateStatus(revoked.ID, StatusRevoked); err != nil {
+		t.Errorf("revoking a revoked certificate again: %v, want nil (idempotent)", err)
+	}
+	if got, _ := r.Certificate(revoked.ID); got.Status != StatusRevoked {
+		t.Errorf("revoked certificate is %s after the refusals", got.Status)
+	}
 	if err := r.DeleteThing("never-was", 0); err != nil {
 		t.Errorf("deleting a thing that does not exist: %v, want nil as AWS", err)
 	}
