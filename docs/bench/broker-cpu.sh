@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Broker CPU per plain QoS 1 publish, the emulator beside mosquitto, under
 # krylovsk/mqtt-benchmark (100 clients, QoS 1, 100-byte payloads, mutual
-# TLS, no subscribers), CPU from /proc/PID/stat over the benchmark's run.
+# TLS, no subscribers), CPU of the broker and of mqtt-benchmark from
+# /proc/PID/stat over the benchmark's run.
 #
 #   docs/bench/broker-cpu.sh emulator
 #   docs/bench/broker-cpu.sh mosquitto
@@ -49,23 +50,26 @@ CLIENTS=${CLIENTS:-100}
 COUNT=${COUNT:-1000}
 INTERVAL=${INTERVAL:-0}
 B=$WORK/data/bundles/bench-client
-( while kill -0 $PID 2>/dev/null; do
-    echo "$(date +%s.%N) $(awk '{print $14+$15}' /proc/$PID/stat)"; sleep 0.5
-  done ) >"$WORK/samples.txt" &
-SAMPLER=$!
 start=$(date +%s.%N)
 mqtt-benchmark -broker ssl://127.0.0.1:$PORT -client-cert $B/certificate.pem.crt -client-key $B/private.pem.key \
   -broker-ca-cert "$WORK/data/ca/root-ca.pem" -clients "$CLIENTS" -count "$COUNT" -qos 1 -size 100 -topic bench/t \
-  -message-interval "$INTERVAL" -quiet -format json >"$WORK/bench.json"
+  -message-interval "$INTERVAL" -quiet -format json >"$WORK/bench.json" &
+BENCH=$!
+# "time broker-ticks client-ticks": utime+stime of the broker and of
+# mqtt-benchmark.
+( while kill -0 $BENCH 2>/dev/null; do
+    echo "$(date +%s.%N) $(awk '{print $14+$15}' /proc/$PID/stat) $(awk '{print $14+$15}' /proc/$BENCH/stat 2>/dev/null)"; sleep 0.5
+  done ) >"$WORK/samples.txt" &
+SAMPLER=$!
+wait $BENCH
 end=$(date +%s.%N)
-sleep 0.6
 kill $PID; wait $PID 2>/dev/null
-kill $SAMPLER 2>/dev/null
+wait $SAMPLER 2>/dev/null
 python3 - "$start" "$end" "$CLIENTS" "$INTERVAL" "$WORK/bench.json" "$WORK/samples.txt" <<'PY'
 import json, os, sys
 start, end, clients, interval = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 tot = json.load(open(sys.argv[5]))["totals"]
-samples = [tuple(map(float, l.split())) for l in open(sys.argv[6]) if len(l.split()) == 2]
+samples = [tuple(map(float, l.split())) for l in open(sys.argv[6]) if len(l.split()) == 3]
 tick = os.sysconf("SC_CLK_TCK")
 if interval == 0:
     a, b = samples[0], samples[-1]
@@ -74,8 +78,8 @@ else:
     a = min(samples, key=lambda s: abs(s[0] - (start + 8)))
     b = min(samples, key=lambda s: abs(s[0] - (end - 2)))
     n = clients / interval * (b[0] - a[0])
-cpu = (b[1] - a[1]) / tick
-print("CPU %.2fs for %d publishes = %.1f µs/publish; benchmark: %d of %d published, %.0f msg/s"
-      % (cpu, n, cpu / n * 1e6, tot["successes"], tot["successes"] + tot["failures"], tot["total_msgs_per_sec"]))
+broker, client = (b[1] - a[1]) / tick, (b[2] - a[2]) / tick
+print("broker CPU %.2fs for %d publishes = %.1f µs/publish; mqtt-benchmark %.1f µs/publish; %d of %d published, %.0f msg/s"
+      % (broker, n, broker / n * 1e6, client / n * 1e6, tot["successes"], tot["successes"] + tot["failures"], tot["total_msgs_per_sec"]))
 PY
 uptime

@@ -12,7 +12,8 @@
 # the fleet's protocol (mqtt5, mqtt311, or a mix such as mqtt5:70,mqtt311:30),
 # THINGS the fleet size (default 2000), RUN_ARGS extra flags for run (e.g.
 # --cpuprofile /tmp/gen.prof), GEN_ENV extra environment for the generator
-# (e.g. GOMAXPROCS=1).
+# (e.g. GOMAXPROCS=1), EMU_FLAGS extra emulator flags (e.g. "--durability
+# off").
 set -uo pipefail
 cd "$(dirname "$0")"
 BIN=${BIN:-../../shadowload}
@@ -22,7 +23,7 @@ PORT=${PORT:-18886}
 PROTOCOL=${PROTOCOL:-mqtt5}
 THINGS=${THINGS:-2000}
 [ -d "$WORK/data/bundles" ] || "$BIN" provision --data "$WORK/data" --things 2000 --quiet
-"$BIN" emulator --data "$WORK/data" --listen 127.0.0.1:$PORT --limits none >"$WORK/emulator.log" 2>&1 &
+"$BIN" emulator --data "$WORK/data" --listen 127.0.0.1:$PORT --limits none ${EMU_FLAGS:-} >"$WORK/emulator.log" 2>&1 &
 EMU=$!
 sleep 1
 PROTO_FLAG=()
