@@ -37,14 +37,17 @@ type Emulator struct {
 	// DISCONNECT; 0 means the broker's default. Tests shorten it.
 	closeGrace time.Duration
 
-	mu      sync.Mutex
-	srv     *broker.Server
-	aws     *awsSide
-	api     *apiServer // nil when Config.APIListen is empty
-	stop    chan struct{}
-	done    chan struct{}
-	started bool
-	closed  bool
+	mu  sync.Mutex
+	srv *broker.Server
+	aws *awsSide
+	api *apiServer // nil when Config.APIListen is empty
+	// serverCert is the certificate the broker and the API present,
+	// signed by the CA, for Config.Hosts; set by Start.
+	serverCert tls.Certificate
+	stop       chan struct{}
+	done       chan struct{}
+	started    bool
+	closed     bool
 }
 
 // New validates cfg, opens the registry and loads (or creates) the CA in
@@ -73,6 +76,16 @@ func (e *Emulator) Registry() *Registry { return e.reg }
 
 // CA returns the emulator's certificate authority.
 func (e *Emulator) CA() *fleet.CA { return e.ca }
+
+// ServerCertificate returns the certificate the emulator's broker and API
+// present, signed by its CA for localhost, the loopback addresses and
+// Config.Hosts; other servers of the emulator (the web console off
+// loopback) present it too. It is the zero value before Start.
+func (e *Emulator) ServerCertificate() tls.Certificate {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.serverCert
+}
 
 // RootCAPath returns the path of the CA certificate clients must trust,
 // DATA/ca/root-ca.pem.
@@ -108,6 +121,7 @@ func (e *Emulator) Start() error {
 	if err != nil {
 		return fmt.Errorf("emulator: %w", err)
 	}
+	e.serverCert = serverCert
 	tlsConfig := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{serverCert},

@@ -59,8 +59,10 @@ desired and save, with its version), certificates activated, deactivated or
 revoked (a revoked certificate's connections drop), policies, a form that
 creates a thing with a certificate and the default policy and offers its
 bundle, and an MQTT test client acting as an identity you pick. Loopback by
-default; on another address its control actions ask for the API
-credentials (--access-key-id, --secret-access-key) by basic authentication.`,
+default; on another address it serves HTTPS with the emulator's server
+certificate (signed by DATA/ca/root-ca.pem; --host adds the name browsers
+use) and its control actions ask for the API credentials (--access-key-id,
+--secret-access-key) by basic authentication.`,
 		`  shadowload provision --data ./data --things 10
   shadowload emulator --data ./data
   shadowload emulator --data ./data --listen 127.0.0.1:8883 --limits none
@@ -83,7 +85,7 @@ credentials (--access-key-id, --secret-access-key) by basic authentication.`,
 	region := fs.String("region", emulator.DefaultRegion, "the emulated account's Region: in ARNs and the SigV4 scope")
 	apiKey := fs.String("api-key", "rsa", "key type CreateKeysAndCertificate makes: rsa (2048, as AWS) or ecdsa (P-256, faster)")
 	dataEndpoint := fs.String("data-endpoint", "", "address DescribeEndpoint returns (default the MQTT address)")
-	consoleAddr := fs.String("console", "", "serve the web console on this address, e.g. "+console.DefaultListen+"; control actions need the API credentials when it is not loopback")
+	consoleAddr := fs.String("console", "", "serve the web console on this address, e.g. "+console.DefaultListen+"; off loopback it serves HTTPS and control actions need the API credentials")
 	bundles := fs.String("bundles", "", "bundles directory the console offers and writes (default DIR/bundles)")
 	verbose := fs.Bool("verbose", false, "log connections and refusals at info level")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")

@@ -13,6 +13,7 @@ package console
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"embed"
 	"errors"
 	"fmt"
@@ -61,6 +62,11 @@ type Options struct {
 	// HTTP basic authentication. It is forced on when Listen is not a
 	// loopback address.
 	RequireCredentials bool
+	// TLS serves HTTPS with the emulator's server certificate, signed by
+	// its CA (emulator --host adds the names browsers use), so that the
+	// credentials never travel in the clear. It is forced on when Listen
+	// is not a loopback address.
+	TLS bool
 	// Logger receives the console's own records; default discards them.
 	Logger *slog.Logger
 }
@@ -106,6 +112,10 @@ func Start(em *emulator.Emulator, opts Options) (*Console, error) {
 	}
 	if !isLoopback(ln.Addr()) {
 		opts.RequireCredentials = true
+		opts.TLS = true
+	}
+	if opts.TLS {
+		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{em.ServerCertificate()}})
 	}
 	c := &Console{em: em, opts: opts, log: opts.Logger, tmpl: tmpl, hub: newHub(), ln: ln}
 	id, err := consoleIdentity(em)
@@ -142,8 +152,14 @@ func Start(em *emulator.Emulator, opts Options) (*Console, error) {
 // Addr returns the address the console listens on, host:port.
 func (c *Console) Addr() string { return c.ln.Addr().String() }
 
-// URL returns the console's base URL, http://host:port.
-func (c *Console) URL() string { return "http://" + c.Addr() }
+// URL returns the console's base URL, http://host:port, or https:// with
+// Options.TLS.
+func (c *Console) URL() string {
+	if c.opts.TLS {
+		return "https://" + c.Addr()
+	}
+	return "http://" + c.Addr()
+}
 
 // Close stops the console: its server, its event streams, the test
 // client's connections and its own connection to the broker.

@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -402,5 +403,52 @@ func BenchmarkThingsPageOfTenThousand(b *testing.B) {
 				resp.Body.Close()
 			}
 		})
+	}
+}
+
+// With TLS (forced on off loopback) the console serves HTTPS with the
+// emulator's server certificate: a client trusting the emulator's CA gets
+// the pages and, with the API credentials, the control actions; plain HTTP
+// gets nothing.
+func TestTLSServesHTTPSWithTheEmulatorsCertificate(t *testing.T) {
+	em, con := startConsole(t, 1, func(o *Options) { o.TLS = true; o.RequireCredentials = true })
+	if !strings.HasPrefix(con.URL(), "https://") {
+		t.Fatalf("URL %s, want https://", con.URL())
+	}
+	client := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: em.CA().Pool()}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       10 * time.Second,
+	}
+	resp, err := client.Get(con.URL() + "/things/sim-00000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("thing page over HTTPS: %d, want 200", resp.StatusCode)
+	}
+	key, secret := em.APICredentials()
+	req, err := http.NewRequest(http.MethodPost, con.URL()+"/create", strings.NewReader(url.Values{"name": {"tls-made"}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.SetBasicAuth(key, secret)
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("create over HTTPS with the credentials: %d, want 303", resp.StatusCode)
+	}
+	plain := &http.Client{Timeout: 10 * time.Second}
+	if resp, err := plain.Get("http://" + con.Addr() + "/"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP got the things page from a TLS console")
+		}
 	}
 }
