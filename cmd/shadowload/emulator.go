@@ -62,7 +62,10 @@ bundle, and an MQTT test client acting as an identity you pick. Loopback by
 default; on another address it serves HTTPS with the emulator's server
 certificate (signed by DATA/ca/root-ca.pem; --host adds the name browsers
 use) and its control actions ask for the API credentials (--access-key-id,
---secret-access-key) by basic authentication.`,
+--secret-access-key) by basic authentication. To show shadows live the
+console subscribes to every shadow's documents and to the lifecycle events:
+under load it is one more wildcard observer, so leave it off for capacity
+runs.`,
 		`  shadowload provision --data ./data --things 10
   shadowload emulator --data ./data
   shadowload emulator --data ./data --listen 127.0.0.1:8883 --limits none
