@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
@@ -89,26 +86,4 @@ func (cf *clientFlags) roots() (*x509.CertPool, error) {
 		return nil, usagef("--ca %s: no PEM certificate in it", path)
 	}
 	return pool, nil
-}
-
-// subscribe sends one SUBSCRIBE and fails on any refused filter.
-func subscribe(ctx context.Context, c *mqttc.Client, qos byte, filters ...string) error {
-	sub := &paho.Subscribe{}
-	for _, f := range filters {
-		sub.Subscriptions = append(sub.Subscriptions, paho.SubscribeOptions{Topic: f, QoS: qos})
-	}
-	sa, err := c.Subscribe(ctx, sub)
-	if sa == nil {
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	var refused []string
-	for i, rc := range sa.Reasons {
-		if rc >= 0x80 && i < len(filters) {
-			refused = append(refused, fmt.Sprintf("%q: %s", filters[i], mqttc.ReasonString(rc)))
-		}
-	}
-	if len(refused) > 0 {
-		return errors.New("subscribe refused " + strings.Join(refused, ", "))
-	}
-	return nil
 }

@@ -48,7 +48,7 @@ passed: the AWS console's MQTT test client, on the command line.`,
 		return err
 	}
 	defer c.Close()
-	if err := subscribe(ctx, c, byte(*qos), fs.Args()...); err != nil {
+	if err := c.SubscribeAll(ctx, byte(*qos), fs.Args()...); err != nil {
 		return err
 	}
 	n := 0

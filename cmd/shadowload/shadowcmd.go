@@ -83,7 +83,7 @@ get and delete take an optional body such as '{"version":3}'.`,
 		th = b.Thing
 	}
 	req := shadow.Topic{Thing: th, Shadow: *name, Op: op, Kind: shadow.KindRequest}
-	if err := subscribe(ctx, c, 1, req.Reply(shadow.KindAccepted).String(), req.Reply(shadow.KindRejected).String()); err != nil {
+	if err := c.SubscribeAll(ctx, 1, req.Reply(shadow.KindAccepted).String(), req.Reply(shadow.KindRejected).String()); err != nil {
 		return err
 	}
 	if _, err := c.Publish(ctx, &paho.Publish{Topic: req.String(), QoS: 1, Payload: payload}); err != nil {

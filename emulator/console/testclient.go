@@ -358,7 +358,7 @@ func (c *Console) sessionSubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), mqttTimeout)
 	defer cancel()
-	if err := subscribeAll(ctx, s.client, qos, []string{filter}); err != nil {
+	if err := s.client.SubscribeAll(ctx, qos, filter); err != nil {
 		jsonError(w, http.StatusForbidden, err.Error())
 		return
 	}

@@ -115,7 +115,7 @@ func (w *watcher) loop() {
 			OnClientError:      func(error) { gone() },
 		})
 		if err == nil {
-			err = subscribeAll(ctx, c, 0, watchFilters)
+			err = c.SubscribeAll(ctx, 0, watchFilters...)
 			if err != nil {
 				_ = c.Close()
 			}
@@ -264,26 +264,3 @@ func (w *watcher) byPrincipal(certID string, limit int) []presenceState {
 	}
 	return out
 }
-
-// subscribeAll subscribes c to filters and fails on any refusal.
-func subscribeAll(ctx context.Context, c *mqttc.Client, qos byte, filters []string) error {
-	sub := &paho.Subscribe{}
-	for _, f := range filters {
-		sub.Subscriptions = append(sub.Subscriptions, paho.SubscribeOptions{Topic: f, QoS: qos})
-	}
-	sa, err := c.Subscribe(ctx, sub)
-	if sa == nil {
-		return err
-	}
-	for i, rc := range sa.Reasons {
-		if rc >= 0x80 && i < len(filters) {
-			return &refusedError{filter: filters[i], reason: mqttc.ReasonString(rc)}
-		}
-	}
-	return nil
-}
-
-// refusedError is a subscription the broker refused.
-type refusedError struct{ filter, reason string }
-
-func (e *refusedError) Error() string { return "subscribe " + e.filter + " refused: " + e.reason }
