@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -45,6 +46,7 @@ type Browser struct {
 
 	mu       sync.Mutex
 	problems []string
+	strict   bool // see Strict
 }
 
 // New starts headless Chromium for the test, with a window of width×height,
@@ -85,15 +87,19 @@ func New(t testing.TB, width, height int, timeout time.Duration) *Browser {
 		defer b.mu.Unlock()
 		switch e := ev.(type) {
 		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
+			if e.Type == runtime.ConsoleAPICalledTypeError || b.strict && e.Type == runtime.ConsoleAPICalledTypeWarning {
 				var args []string
 				for _, a := range e.Args {
 					args = append(args, string(a.Value)+a.Description)
 				}
-				b.problems = append(b.problems, "console error: "+strings.Join(args, " "))
+				b.problems = append(b.problems, "console "+string(e.Type)+": "+strings.Join(args, " "))
 			}
 		case *runtime.EventExceptionThrown:
 			b.problems = append(b.problems, "exception: "+e.ExceptionDetails.Text)
+		case *log.EventEntryAdded:
+			if b.strict && e.Entry.Level == log.EntryLevelError {
+				b.problems = append(b.problems, "log: "+e.Entry.Text+" "+e.Entry.URL)
+			}
 		}
 	})
 	if err != nil {
@@ -107,6 +113,19 @@ func New(t testing.TB, width, height int, timeout time.Duration) *Browser {
 		t.Fatalf("set the download directory: %v", err)
 	}
 	return b
+}
+
+// Strict makes console warnings and the browser's own error log (a
+// resource that failed to load, a fetch a Content-Security-Policy blocked)
+// problems too, for pages that must load cleanly and self-contained.
+func (b *Browser) Strict(t testing.TB) {
+	t.Helper()
+	b.mu.Lock()
+	b.strict = true
+	b.mu.Unlock()
+	if _, err := chromedp.Call(b.Ctx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("enable the log: %v", err)
+	}
 }
 
 // Do runs actions in the tab, failing the test with what on an error.

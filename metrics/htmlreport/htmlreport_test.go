@@ -8,13 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shadowload/shadowload/internal/browsertest"
@@ -134,7 +130,6 @@ func TestDocsChartsAreCurrent(t *testing.T) {
 // logged as an error, and a screenshot is taken (kept in
 // $SHADOWLOAD_SCREENSHOTS when set).
 func TestPageOpensInHeadlessChromium(t *testing.T) {
-	exe := browsertest.Chromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	f, err := os.Create(page)
@@ -148,75 +143,27 @@ func TestPageOpensInHeadlessChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1280, 900),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-
-	var mu sync.Mutex
-	var problems []string
-	err = chromedp.Listen(bctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
-				problems = append(problems, "console "+string(e.Type))
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+e.ExceptionDetails.Text)
-		case *log.EventEntryAdded:
-			if e.Entry.Level == log.EntryLevelError {
-				problems = append(problems, "log: "+e.Entry.Text+" "+e.Entry.URL)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-
-	if _, err := chromedp.Call(bctx, log.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("enable the log: %v", err)
-	}
-	if _, err := chromedp.Call(bctx, runtime.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("enable the runtime: %v", err)
-	}
-	if err := chromedp.Do(bctx, chromedp.Navigate("file://"+page), chromedp.WaitVisible(chromedp.CSS("#verdict"))); err != nil {
+	b := browsertest.New(t, 1280, 900, 60*time.Second)
+	b.Strict(t)
+	if err := chromedp.Do(b.Ctx, chromedp.Navigate("file://"+page), chromedp.WaitVisible(chromedp.CSS("#verdict"))); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("chromium did not load the page in time: %v", err)
 		}
 		t.Fatal(err)
 	}
-	title, err := chromedp.Run(bctx, chromedp.Title())
+	title, err := chromedp.Run(b.Ctx, chromedp.Title())
 	if err != nil {
 		t.Fatal(err)
 	}
-	charts, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("figure.chart svg").length`))
+	charts, err := chromedp.Run(b.Ctx, chromedp.Evaluate[int](`document.querySelectorAll("figure.chart svg").length`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sized, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll("figure.chart svg")).every(s => { const r = s.getBoundingClientRect(); return r.width > 100 && r.height > 50 })`))
+	sized, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll("figure.chart svg")).every(s => { const r = s.getBoundingClientRect(); return r.width > 100 && r.height > 50 })`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(80))
+	shot, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(80))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,10 +173,8 @@ func TestPageOpensInHeadlessChromium(t *testing.T) {
 	if charts < len(wantCharts) || !sized {
 		t.Errorf("%d charts drawn (want %d), all with a size: %v", charts, len(wantCharts), sized)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("the page logged errors: %q", problems)
+	if p := b.Problems(); len(p) > 0 {
+		t.Errorf("the page logged errors: %q", p)
 	}
 	if len(shot) < 10000 {
 		t.Errorf("screenshot of %d bytes", len(shot))
