@@ -73,52 +73,26 @@ type ProvisionOptions struct {
 	Progress func(done, total int)
 }
 
-// withDefaults validates the options and fills in the defaults.
-func (o ProvisionOptions) withDefaults() (ProvisionOptions, error) {
-	if o.Things < 1 {
-		return o, fmt.Errorf("fleet: provision: Things is %d, want at least 1", o.Things)
-	}
-	if o.FirstIndex < 0 {
-		return o, fmt.Errorf("fleet: provision: FirstIndex is %d, want 0 or more", o.FirstIndex)
-	}
-	if o.OutDir == "" {
-		return o, errors.New("fleet: provision: OutDir is empty, want the bundles directory")
-	}
-	if o.NamePattern == "" {
-		o.NamePattern = DefaultThingPattern
-		if o.Observer {
-			o.NamePattern = DefaultObserverPattern
-		}
-	}
-	pat, err := ParseNamePattern(o.NamePattern)
+// withDefaults validates the options and fills in the defaults; it
+// returns the thing names in index order.
+func (o ProvisionOptions) withDefaults() (ProvisionOptions, []string, error) {
+	n := Naming{Things: o.Things, FirstIndex: o.FirstIndex, OutDir: o.OutDir,
+		NamePattern: o.NamePattern, PolicyName: o.PolicyName, Policy: o.Policy, Observer: o.Observer}
+	names, err := n.Resolve()
 	if err != nil {
-		return o, fmt.Errorf("fleet: provision: %w", err)
+		return o, nil, fmt.Errorf("fleet: provision: %w", err)
 	}
-	if err := pat.Check(o.FirstIndex, o.Things); err != nil {
-		return o, fmt.Errorf("fleet: provision: %w", err)
-	}
-	if o.PolicyName == "" {
-		o.PolicyName = DefaultThingPolicyName
-		if o.Observer {
-			o.PolicyName = DefaultObserverPolicyName
-		}
-	}
-	if o.Policy == "" {
-		o.Policy = DefaultThingPolicy
-		if o.Observer {
-			o.Policy = DefaultObserverPolicy
-		}
-	}
+	o.NamePattern, o.PolicyName, o.Policy = n.NamePattern, n.PolicyName, n.Policy
 	kt, err := o.Key.normalize()
 	if err != nil {
-		return o, fmt.Errorf("fleet: provision: %w", err)
+		return o, nil, fmt.Errorf("fleet: provision: %w", err)
 	}
 	o.Key = kt
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	o.Workers = min(o.Workers, o.Things)
-	return o, nil
+	return o, names, nil
 }
 
 // provisionJob is one thing for a worker.
@@ -150,11 +124,7 @@ func Provision(ctx context.Context, ca *CA, reg Registrar, opts ProvisionOptions
 	if ca == nil || reg == nil {
 		return nil, errors.New("fleet: provision: CA and registrar are required")
 	}
-	opts, err := opts.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	names, err := thingNames(opts)
+	opts, names, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -188,25 +158,6 @@ func Provision(ctx context.Context, ca *CA, reg Registrar, opts ProvisionOptions
 		return nil, runErr
 	}
 	return m, nil
-}
-
-// thingNames expands the pattern for every index and checks the names differ.
-func thingNames(opts ProvisionOptions) ([]string, error) {
-	names := make([]string, opts.Things)
-	seen := make(map[string]int, opts.Things)
-	for k := range names {
-		i := opts.FirstIndex + k
-		name, err := ThingName(opts.NamePattern, i)
-		if err != nil {
-			return nil, fmt.Errorf("fleet: provision: %w", err)
-		}
-		if j, dup := seen[name]; dup {
-			return nil, fmt.Errorf("fleet: provision: name pattern %q gives %q for indexes %d and %d", opts.NamePattern, name, j, i)
-		}
-		seen[name] = i
-		names[k] = name
-	}
-	return names, nil
 }
 
 // runProvision fans the things out to opts.Workers workers and gathers the

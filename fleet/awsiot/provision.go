@@ -78,44 +78,13 @@ type ProvisionResult struct {
 // withDefaults validates the options and fills in the defaults; it
 // returns the thing names in index order.
 func (o ProvisionOptions) withDefaults() (ProvisionOptions, []string, error) {
-	if o.Things < 1 {
-		return o, nil, fmt.Errorf("awsiot: provision: Things is %d, want at least 1", o.Things)
-	}
-	if o.FirstIndex < 0 {
-		return o, nil, fmt.Errorf("awsiot: provision: FirstIndex is %d, want 0 or more", o.FirstIndex)
-	}
-	if o.OutDir == "" {
-		return o, nil, errors.New("awsiot: provision: OutDir is empty, want the bundles directory")
-	}
-	if o.NamePattern == "" {
-		o.NamePattern = fleet.DefaultThingPattern
-		if o.Observer {
-			o.NamePattern = fleet.DefaultObserverPattern
-		}
-	}
-	pat, err := fleet.ParseNamePattern(o.NamePattern)
+	n := fleet.Naming{Things: o.Things, FirstIndex: o.FirstIndex, OutDir: o.OutDir,
+		NamePattern: o.NamePattern, PolicyName: o.PolicyName, Policy: o.Policy, Observer: o.Observer}
+	names, err := n.Resolve()
 	if err != nil {
 		return o, nil, fmt.Errorf("awsiot: provision: %w", err)
 	}
-	if err := pat.Check(o.FirstIndex, o.Things); err != nil {
-		return o, nil, fmt.Errorf("awsiot: provision: %w", err)
-	}
-	names := make([]string, o.Things)
-	for k := range names {
-		names[k] = pat.Name(o.FirstIndex + k)
-	}
-	if o.PolicyName == "" {
-		o.PolicyName = fleet.DefaultThingPolicyName
-		if o.Observer {
-			o.PolicyName = fleet.DefaultObserverPolicyName
-		}
-	}
-	if o.Policy == "" {
-		o.Policy = fleet.DefaultThingPolicy
-		if o.Observer {
-			o.Policy = fleet.DefaultObserverPolicy
-		}
-	}
+	o.NamePattern, o.PolicyName, o.Policy = n.NamePattern, n.PolicyName, n.Policy
 	if o.Rate == 0 {
 		o.Rate = fleet.DefaultProvisionRate
 	}
