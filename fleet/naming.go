@@ -26,7 +26,7 @@ func (n *Naming) Resolve() ([]string, error) {
 		return nil, fmt.Errorf("things: %d, want at least 1", n.Things)
 	}
 	if n.FirstIndex < 0 {
-		return nil, fmt.Errorf("first index %d, want 0 or more", n.FirstIndex)
+		return nil, fmt.Errorf("first index (FirstIndex) %d, want 0 or more", n.FirstIndex)
 	}
 	if n.OutDir == "" {
 		return nil, errors.New("no bundles directory (OutDir)")
