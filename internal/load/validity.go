@@ -12,27 +12,28 @@ import (
 // thresholds. Past any bound the run is invalid: its numbers describe a
 // target that stopped answering, a generator that could not keep its
 // schedule, or books that do not close, and no threshold may pass over it.
-// Shares are fractions (0.01 is 1%).
+// Shares are fractions (0.01 is 1%). A report records the bounds it was
+// judged by in this JSON form (Config "validity"); merge reads them back.
 type Validity struct {
 	// Timeouts bounds the share of sent requests, and of read-backs, that
 	// got no answer in time.
-	Timeouts float64
+	Timeouts float64 `json:"timeouts"`
 	// LostConnections bounds the connections lost during the run, as a
 	// share of the fleet.
-	LostConnections float64
+	LostConnections float64 `json:"lost_connections"`
 	// Skipped bounds the share of the schedule's slots never sent.
-	Skipped float64
+	Skipped float64 `json:"skipped"`
 	// Late bounds the share of slots the generator started later than its
 	// late bound: past it the generator, not the target, set the pace.
-	Late float64
+	Late float64 `json:"late"`
 	// FanoutLoss bounds the share of the deliveries observers should have
 	// received that they did not.
-	FanoutLoss float64
+	FanoutLoss float64 `json:"fanout_loss"`
 	// Violations bounds the accepted updates whose versions did not rise in
 	// the order one connection sent them.
-	Violations int64
+	Violations int64 `json:"violations"`
 	// LostWrites bounds the accepted writes a read-back no longer found.
-	LostWrites int64
+	LostWrites int64 `json:"lost_writes"`
 }
 
 // DefaultValidity holds the documented defaults: 1% time-outs, 1% of the

@@ -74,7 +74,6 @@ func record(s *scenario.Scenario) json.RawMessage {
 	for i, o := range s.Observers {
 		observers[i] = map[string]any{"name": o.Name, "count": o.Count, "filters": o.Filters, "offline_writes": o.OfflineWrites}
 	}
-	v := s.Validity
 	b, _ := json.Marshal(map[string]any{
 		"name": s.Name, "source": s.Source, "endpoint": s.Target.Endpoint,
 		"limits": string(s.Target.Emulator.Limits), "latency": s.Target.Emulator.Latency.String(),
@@ -82,10 +81,7 @@ func record(s *scenario.Scenario) json.RawMessage {
 		"protocol": s.Fleet.Protocol.String(), "session": s.Fleet.Session.String(), "keep_alive": s.Fleet.KeepAlive.String(),
 		"observers": observers, "phases": phases, "qos": s.Payload.QoS, "optimistic": s.Payload.Optimistic,
 		"timeout": s.Timeout.String(), "in_flight": s.InFlight, "verify": s.Verify,
-		"validity": map[string]any{
-			"timeouts": v.Timeouts, "lost_connections": v.LostConnections, "skipped": v.Skipped, "late": v.Late,
-			"fanout_loss": v.FanoutLoss, "violations": v.Violations, "lost_writes": v.LostWrites,
-		},
+		"validity": s.Validity,
 	})
 	return b
 }

@@ -75,22 +75,13 @@ func recordedValidity(reports []*metrics.Report) (load.Validity, error) {
 		v := load.DefaultValidity()
 		if len(r.Config) > 0 {
 			var c struct {
-				Validity *struct {
-					Timeouts        float64 `json:"timeouts"`
-					LostConnections float64 `json:"lost_connections"`
-					Skipped         float64 `json:"skipped"`
-					Late            float64 `json:"late"`
-					FanoutLoss      float64 `json:"fanout_loss"`
-					Violations      int64   `json:"violations"`
-					LostWrites      int64   `json:"lost_writes"`
-				} `json:"validity"`
+				Validity *load.Validity `json:"validity"`
 			}
 			if err := json.Unmarshal(r.Config, &c); err != nil {
 				return out, fmt.Errorf("merge: report %d: config: %w", i, err)
 			}
-			if x := c.Validity; x != nil {
-				v = load.Validity{Timeouts: x.Timeouts, LostConnections: x.LostConnections, Skipped: x.Skipped, Late: x.Late,
-					FanoutLoss: x.FanoutLoss, Violations: x.Violations, LostWrites: x.LostWrites}
+			if c.Validity != nil {
+				v = *c.Validity
 			}
 		}
 		if i > 0 && v != out {
