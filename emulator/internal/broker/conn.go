@@ -137,6 +137,9 @@ func (s *Server) teardown(c *Client) {
 	if t := c.force.Load(); t != nil {
 		t.Stop()
 	}
+	c.out.mu.Lock()
+	c.out.ending = true
+	c.out.mu.Unlock()
 	c.writers.Wait()
 	c.out.mu.Lock()
 	c.out.closed = true

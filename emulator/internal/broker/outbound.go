@@ -42,6 +42,9 @@ type outbound struct {
 	// detached: the session moved on (takeover or end); deliveries go back
 	// to the session. closed: the socket is gone; nothing more is written.
 	detached, closed bool
+	// ending: teardown is waiting for the writer goroutines, so none may
+	// start; what is queued meanwhile goes back to the session at detach.
+	ending bool
 	// closeAfter closes the socket once what is queued is written (a
 	// server DISCONNECT is among it).
 	closeAfter bool
@@ -121,7 +124,7 @@ func (c *Client) canWriteLocked() bool {
 // runs; the caller holds out.mu.
 func (c *Client) startWriterLocked() {
 	o := &c.out
-	if o.writing || o.hold || o.closed || !c.canWriteLocked() {
+	if o.writing || o.hold || o.closed || o.ending || !c.canWriteLocked() {
 		return
 	}
 	o.writing = true
