@@ -328,6 +328,8 @@ var apiPaths = []apiPath{
 		http.MethodGet: {"ListNamedShadowsForThing", true, (*apiServer).listNamedShadows}}},
 	{[]string{"topics", ""}, map[string]apiRoute{
 		http.MethodPost: {"Publish", true, (*apiServer).publish}}},
+	{[]string{"connections", ""}, map[string]apiRoute{
+		http.MethodDelete: {"DeleteConnection", true, (*apiServer).deleteConnection}}},
 }
 
 // route finds the operation of a method and an escaped path. Each segment

@@ -97,14 +97,12 @@ func (s *apiServer) publish(rq *apiRequest) (any, *apiError) {
 	default:
 		return nil, invalid("qos %q: want 0 or 1", q)
 	}
-	if v := rq.query.Get("retain"); v != "" {
-		retain, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, invalid("retain %q: want true or false", v)
-		}
-		if retain {
-			return nil, invalid("retain=true: the emulator's HTTP Publish does not retain messages; publish retained messages over MQTT")
-		}
+	retain, aerr := queryBool(rq, "retain")
+	if aerr != nil {
+		return nil, aerr
+	}
+	if retain {
+		return nil, invalid("retain=true: the emulator's HTTP Publish does not retain messages; publish retained messages over MQTT")
 	}
 	payload := append([]byte(nil), rq.body...)
 	s.broker.Publish(topic, payload)
@@ -112,4 +110,41 @@ func (s *apiServer) publish(rq *apiRequest) (any, *apiError) {
 		s.shadow.Handle(nil, topic, rq.body)
 	}
 	return map[string]string{"message": "OK", "traceId": newUUID()}, nil
+}
+
+// queryBool reads an optional boolean query parameter; absent is false.
+func queryBool(rq *apiRequest, name string) (bool, *apiError) {
+	v := rq.query.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, invalid("%s %q: want true or false", name, v)
+	}
+	return b, nil
+}
+
+// deleteConnection is DeleteConnection: it ends the client's live MQTT
+// connection (DISCONNECT 0x98 to an MQTT 5 client, lifecycle reason
+// API_INITIATED_DISCONNECT), its Last Will published unless
+// preventWillMessage=true, its persistent session kept unless
+// cleanSession=true. A client ID with no live connection is 404.
+func (s *apiServer) deleteConnection(rq *apiRequest) (any, *apiError) {
+	id := rq.labels[0]
+	if strings.HasPrefix(id, "$") {
+		return nil, invalid("clientId %q: a client ID can't start with a dollar sign ($)", id)
+	}
+	clean, aerr := queryBool(rq, "cleanSession")
+	if aerr != nil {
+		return nil, aerr
+	}
+	preventWill, aerr := queryBool(rq, "preventWillMessage")
+	if aerr != nil {
+		return nil, aerr
+	}
+	if !s.broker.DisconnectClient(id, clean, preventWill) {
+		return nil, notFound("No connection with client ID %s", id)
+	}
+	return []byte{}, nil
 }

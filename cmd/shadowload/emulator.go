@@ -43,7 +43,8 @@ shadow service, so a load tester can be checked against injected numbers.
 
 HTTP API (--api-listen): AWS IoT's control plane (things, certificates,
 policies, attachments, DescribeEndpoint) and data plane (Get, Update and
-DeleteThingShadow, classic and named, ListNamedShadowsForThing, Publish) over
+DeleteThingShadow, classic and named, ListNamedShadowsForThing, Publish,
+DeleteConnection) over
 HTTPS with the emulator's CA, AWS's URIs, shapes and error types. Every
 request must be SigV4-signed with --access-key-id and --secret-access-key
 for --region; the AWS CLI, the AWS SDKs and "shadowload provision --target

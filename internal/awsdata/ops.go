@@ -125,3 +125,19 @@ func (c *Client) Publish(ctx context.Context, in PublishInput) error {
 		labels: []string{"topics", in.Topic}, query: q, header: h, body: in.Payload})
 	return err
 }
+
+// DeleteConnection disconnects the MQTT client with the given client ID:
+// cleanSession also ends its persistent session, preventWill keeps its
+// Last Will from being published.
+func (c *Client) DeleteConnection(ctx context.Context, clientID string, cleanSession, preventWill bool) error {
+	q := url.Values{}
+	if cleanSession {
+		q.Set("cleanSession", "true")
+	}
+	if preventWill {
+		q.Set("preventWillMessage", "true")
+	}
+	_, err := c.do(ctx, request{op: "DeleteConnection", method: http.MethodDelete,
+		labels: []string{"connections", clientID}, query: q})
+	return err
+}

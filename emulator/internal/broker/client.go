@@ -56,6 +56,8 @@ type Client struct {
 	connected bool // Lifecycle.Connected was called
 	// willOnClose: the client's DISCONNECT asked for its will (0x04).
 	willOnClose bool
+	// preventWill: the connection was ended with its will discarded.
+	preventWill atomic.Bool
 }
 
 // v5 reports whether the client speaks MQTT 5.

@@ -150,7 +150,7 @@ func (s *Server) teardown(c *Client) {
 	if reason == 0 {
 		reason = ReasonConnectionLost
 	}
-	if c.will != nil && (reason.willPublished() || c.willOnClose) {
+	if c.will != nil && !c.preventWill.Load() && (reason.willPublished() || c.willOnClose) {
 		s.publishWill(c)
 	}
 	if l := s.opts.Lifecycle; l != nil && c.connected {

@@ -41,6 +41,7 @@ const (
 	codeTopicAliasInvalid  = 0x94
 	codePacketTooLarge     = 0x95
 	codeQuotaExceeded      = 0x97
+	codeAdministrative     = 0x98
 	codeQoSNotSupported    = 0x9B
 	codeSubIDsUnsupported  = 0xA1
 )
