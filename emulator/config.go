@@ -89,6 +89,12 @@ type Config struct {
 	// PUBLISH its policy denies, besides the PUBACK 0x87. MQTT 3.1.1
 	// connections are always closed.
 	DisconnectOnDeniedPublish bool
+	// DisconnectOnThrottle closes a connection that publishes over the
+	// per-connection rate of the "aws" limits profile (MQTT 5 DISCONNECT
+	// 0x97 Quota exceeded, lifecycle reason THROTTLED, will published).
+	// The zero value follows AWS's documented behaviour: the publish is
+	// discarded and the connection stays up.
+	DisconnectOnThrottle bool
 	// WillOnDisconnectWithWill publishes the Last Will of an MQTT 5 client
 	// that disconnects with reason 0x04, as MQTT 5 asks. The zero value
 	// follows AWS, where any client DISCONNECT discards the will.
@@ -149,6 +155,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	case LimitsDefault, LimitsAWS, LimitsNone:
 	default:
 		return cfg, fmt.Errorf("emulator: limits profile %q: want default, aws or none", cfg.Limits)
+	}
+	if cfg.DisconnectOnThrottle && cfg.Limits != LimitsAWS {
+		return cfg, fmt.Errorf("emulator: disconnect on throttle needs the aws limits profile (the only one with a per-connection publish rate), not %q", cfg.Limits)
 	}
 	d, err := parseDurability(cfg.Durability)
 	if err != nil {

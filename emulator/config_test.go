@@ -20,6 +20,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"negative connect timeout", Config{DataDir: t.TempDir(), ConnectTimeout: -time.Second}, "connect timeout"},
 		{"bad latency spec", Config{DataDir: t.TempDir(), Latency: "sometimes"}, "latency"},
 		{"bad stall spec", Config{DataDir: t.TempDir(), Stall: "often"}, "stall"},
+		{"disconnect on throttle without a rate", Config{DataDir: t.TempDir(), DisconnectOnThrottle: true}, "aws limits profile"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -144,6 +144,7 @@ func (e *Emulator) Start() error {
 		Handler:                   side,
 		HashMatchesDollar:         e.cfg.HashMatchesDollar,
 		DisconnectOnDeniedPublish: e.cfg.DisconnectOnDeniedPublish,
+		DisconnectOnThrottle:      e.cfg.DisconnectOnThrottle,
 		WillOnDisconnectWithWill:  e.cfg.WillOnDisconnectWithWill,
 		WillDelay:                 e.cfg.WillDelay,
 		SessionExpiry:             e.cfg.SessionExpiry,

@@ -237,6 +237,66 @@ func TestResumedSessionCountsOwnDollarFilters(t *testing.T) {
 // 3.1.1 client over 100 publishes/s (aws profile): the excess QoS 1
 // publishes get no PUBACK and the connection stays up, so a client that
 // sends them again once the rate allows gets them acknowledged.
+// TestDisconnectOnThrottleClosesOverRateConnections: with the setting, a
+// connection over the per-connection publish rate is closed, MQTT 5 with
+// DISCONNECT 0x97 (paho.golang), 3.1.1 without one (paho.mqtt.golang), and
+// the lifecycle says THROTTLED.
+func TestDisconnectOnThrottleClosesOverRateConnections(t *testing.T) {
+	e := startEmulator(t, func(c *Config) { c.Limits = LimitsAWS; c.DisconnectOnThrottle = true })
+	open := provision(t, e, "thing-o", "open", openPolicy)
+	w := dial5(t, e, open, "watcher")
+	w.subscribe(t, "$aws/events/presence/disconnected/+")
+
+	t.Run("MQTT 5", func(t *testing.T) {
+		c := dial5(t, e, open, "fast-5")
+		// QoS 1, so the client reads its socket until the DISCONNECT; the
+		// publish that crosses the rate gets no PUBACK.
+		for range 2 * awsPublishesPerSec {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			resp, err := c.Publish(ctx, &paho.Publish{Topic: "rate/x", QoS: 1, Payload: []byte("x")})
+			cancel()
+			if err != nil || resp.ReasonCode != 0 {
+				break
+			}
+		}
+		select {
+		case d := <-c.disconnects:
+			if d.ReasonCode != 0x97 {
+				t.Errorf("DISCONNECT 0x%02x, want 0x97 (Quota exceeded)", d.ReasonCode)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no DISCONNECT after publishing over the rate")
+		}
+		c.expectClosed(t)
+		if ev := w.expectEvent(t, "$aws/events/presence/disconnected/fast-5"); ev.DisconnectReason != "THROTTLED" {
+			t.Errorf("disconnectReason %q, want THROTTLED", ev.DisconnectReason)
+		}
+	})
+
+	t.Run("MQTT 3.1.1", func(t *testing.T) {
+		lost := make(chan error, 1)
+		c, err := dial3(e, open, "fast-311", lost, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Disconnect(0)
+		for range 2 * awsPublishesPerSec {
+			if !c.IsConnectionOpen() {
+				break
+			}
+			c.Publish("rate/x", 0, false, "x")
+		}
+		select {
+		case <-lost:
+		case <-time.After(10 * time.Second):
+			t.Fatal("3.1.1 connection still open after publishing over the rate")
+		}
+		if ev := w.expectEvent(t, "$aws/events/presence/disconnected/fast-311"); ev.DisconnectReason != "THROTTLED" {
+			t.Errorf("disconnectReason %q, want THROTTLED", ev.DisconnectReason)
+		}
+	})
+}
+
 func TestThrottledMQTT311PublishGetsThroughOnRetry(t *testing.T) {
 	e := startEmulator(t, func(c *Config) { c.Limits = LimitsAWS })
 	open := provision(t, e, "thing-o", "open", openPolicy)

@@ -83,6 +83,7 @@ runs.`,
 	hosts := fs.StringSlice("host", nil, "extra DNS name or IP for the server certificate (repeatable)")
 	hashDollar := fs.Bool("hash-matches-dollar", true, `a network "#" subscription receives $aws topics, as the AWS console showed`)
 	denyClose := fs.Bool("disconnect-on-denied-publish", false, "MQTT 5: also close the connection after a denied PUBLISH")
+	throttleClose := fs.Bool("disconnect-on-throttle", false, "with --limits aws, close a connection that publishes over 100/s (DISCONNECT 0x97, lifecycle THROTTLED) instead of discarding the publish")
 	apiListen := fs.String("api-listen", "", "serve the HTTP API (control and data plane) on this address, e.g. "+emulator.DefaultAPIListen+"; off when empty")
 	accessKey := fs.String("access-key-id", emulator.DefaultAccessKeyID, "the access key ID API requests must be signed with")
 	secretKey := fs.String("secret-access-key", emulator.DefaultSecretAccessKey, "the secret access key API requests must be signed with")
@@ -121,6 +122,7 @@ runs.`,
 		Stall:                     *stall,
 		HashMatchesDollar:         *hashDollar,
 		DisconnectOnDeniedPublish: *denyClose,
+		DisconnectOnThrottle:      *throttleClose,
 		APIListen:                 *apiListen,
 		APIAccessKeyID:            *accessKey,
 		APISecretAccessKey:        *secretKey,

@@ -51,6 +51,11 @@ type Options struct {
 	// publishes and bytes, in and out together; 0 means unlimited.
 	PublishesPerSecond int
 	BytesPerSecond     int
+	// DisconnectOnThrottle closes a connection that publishes over
+	// PublishesPerSecond (MQTT 5 DISCONNECT 0x97, lifecycle THROTTLED);
+	// by default the publish is discarded and the connection stays up, as
+	// AWS documents for the per-connection rate.
+	DisconnectOnThrottle bool
 	// SessionExpiry is the account's persistent-session expiry: the expiry
 	// of 3.1.1 persistent sessions and the cap on MQTT 5 ones; default
 	// iotcore.DefaultSessionExpiry, at most iotcore.MaxSessionExpiry.

@@ -64,6 +64,9 @@ func (c *Client) onPublish(fh packets.FixedHeader, body []byte) error {
 	now := srv.now()
 	if !c.limit.allowPublish(now) {
 		srv.stats.throttled.Add(1)
+		if srv.opts.DisconnectOnThrottle {
+			return &protocolError{code: codeQuotaExceeded, reason: ReasonThrottled}
+		}
 		// AWS discards the publish and keeps the connection: MQTT 5 QoS 1
 		// gets PUBACK 0x97; 3.1.1 QoS 1 gets no PUBACK, so the client
 		// sends it again.
