@@ -3,6 +3,7 @@ package broker
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net"
 
 	"testing"
@@ -38,8 +39,14 @@ func startPlain(t *testing.T, opts Options) (*Server, string) {
 	return s, ln.Addr().String()
 }
 
-// dialPlain connects and sends CONNECT with keep-alive ka.
+// dialPlain connects as client "ka" and sends CONNECT with keep-alive ka.
 func dialPlain(t *testing.T, addr string, version byte, ka uint16) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	return dialPlainAs(t, addr, "ka", version, ka)
+}
+
+// dialPlainAs connects as clientID and sends CONNECT with keep-alive ka.
+func dialPlainAs(t *testing.T, addr, clientID string, version byte, ka uint16) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -47,7 +54,7 @@ func dialPlain(t *testing.T, addr string, version byte, ka uint16) (net.Conn, *b
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: version,
-		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "ka", Keepalive: ka, Clean: true}}
+		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: clientID, Keepalive: ka, Clean: true}}
 	var b bytes.Buffer
 	if err := pk.ConnectEncode(&b); err != nil {
 		t.Fatal(err)
@@ -145,5 +152,65 @@ func TestClientThatNeverReadsIsDisconnected(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no Disconnected call")
+	}
+}
+
+// panicky is a Handler with a fault: a publish to "boom" panics.
+type panicky struct{}
+
+func (panicky) Published(_ *Client, topic string, _ []byte) {
+	if topic == "boom" {
+		panic("handler fault")
+	}
+}
+
+// TestPanicInHandlingClosesOnlyThatConnection: a panic while a packet is
+// handled closes that connection with SERVER_ERROR (MQTT 5: DISCONNECT
+// 0x80; 3.1.1: the socket), and the broker goes on serving the others.
+func TestPanicInHandlingClosesOnlyThatConnection(t *testing.T) {
+	rec := &recorder{reasons: make(chan DisconnectReason, 4)}
+	s, addr := startPlain(t, Options{Lifecycle: rec, Handler: panicky{}})
+	bystander, br := dialPlainAs(t, addr, "bystander", 5, 60)
+	publish := func(conn net.Conn, version byte, topic string) {
+		t.Helper()
+		pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, ProtocolVersion: version,
+			PacketID: 7, TopicName: topic, Payload: []byte("x")}
+		var b bytes.Buffer
+		if err := pk.PublishEncode(&b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Write(b.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, version := range []byte{5, 4} {
+		conn, r := dialPlainAs(t, addr, fmt.Sprintf("faulty-%d", version), version, 60)
+		publish(conn, version, "boom")
+		fh, body, err := readPacket(r)
+		if err == nil && fh.Type == packets.Puback {
+			// The PUBACK leaves before the Handler is called.
+			fh, body, err = readPacket(r)
+		}
+		if version == 5 && (err != nil || fh.Type != packets.Disconnect || len(body) == 0 || body[0] != codeUnspecified) {
+			t.Fatalf("MQTT 5: got %v %x %v, want DISCONNECT 0x80", fh, body, err)
+		}
+		if version == 4 && err == nil {
+			t.Fatalf("MQTT 3.1.1: got %v, want the socket closed", fh)
+		}
+		select {
+		case reason := <-rec.reasons:
+			if reason != ReasonServerError || reason.String() != "SERVER_ERROR" {
+				t.Fatalf("version %d: reason %v", version, reason)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("version %d: no Disconnected call", version)
+		}
+	}
+	if got := s.Stats().ServerErrors; got != 2 {
+		t.Errorf("ServerErrors %d, want 2", got)
+	}
+	publish(bystander, 5, "fine")
+	if fh, _, err := readPacket(br); err != nil || fh.Type != packets.Puback {
+		t.Fatalf("bystander after the faults: %v %v, want its PUBACK", fh, err)
 	}
 }

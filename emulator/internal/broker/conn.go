@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -35,7 +36,7 @@ func (c *Client) readLoop() {
 			c.srv.sleep(c, wait)
 		}
 		c.holdWrites()
-		err = c.handle(fh, body)
+		err = c.handleGuarded(fh, body)
 		if c.r.Buffered() == 0 || err != nil {
 			c.flush()
 		}
@@ -67,6 +68,22 @@ func (c *Client) readFailed(err error) {
 		}
 		c.setReason(ReasonConnectionLost)
 	}
+}
+
+// handleGuarded handles one packet, and makes a panic in its handling (the
+// broker's or a hook's) end this connection alone: logged with its stack,
+// counted, and the client sent DISCONNECT 0x80 with the lifecycle reason
+// SERVER_ERROR, while every other connection goes on.
+func (c *Client) handleGuarded(fh packets.FixedHeader, body []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.stats.serverErrors.Add(1)
+			c.srv.opts.Logger.Error("panic while handling a packet; closing its connection",
+				"client", c.ID, "packet", packets.PacketNames[fh.Type], "panic", v, "stack", string(debug.Stack()))
+			err = &protocolError{code: codeUnspecified, reason: ReasonServerError}
+		}
+	}()
+	return c.handle(fh, body)
 }
 
 // handle dispatches one packet.

@@ -42,6 +42,7 @@ type stats struct {
 	throttled       atomic.Uint64
 	expired         atomic.Uint64
 	handshakeFailed atomic.Uint64
+	serverErrors    atomic.Uint64
 }
 
 // Stats is a snapshot of the broker's counters.
@@ -61,6 +62,9 @@ type Stats struct {
 	// HandshakeFailed counts sockets that failed or timed out in the TLS
 	// handshake or before CONNECT.
 	HandshakeFailed uint64
+	// ServerErrors counts connections closed by a panic in the handling
+	// of one of their packets (lifecycle reason SERVER_ERROR).
+	ServerErrors uint64
 }
 
 // Stats returns the broker's counters.
@@ -72,6 +76,7 @@ func (s *Server) Stats() Stats {
 		Throttled:       s.stats.throttled.Load(),
 		Expired:         s.stats.expired.Load(),
 		HandshakeFailed: s.stats.handshakeFailed.Load(),
+		ServerErrors:    s.stats.serverErrors.Load(),
 	}
 }
 
