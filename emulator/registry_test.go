@@ -245,23 +245,34 @@ func TestRegistryAppendsWhileLogIsReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, RegistryFileName)
+	lock, err := os.OpenFile(filepath.Join(dir, RegistryLockName), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for i := range 50 {
-			// Another process rewrites the log: a compacted copy renamed over it.
+			// Another process rewrites the log as compaction does: under
+			// the registry lock, a copy renamed over it.
+			if err := lockFile(lock); err != nil {
+				t.Error(err)
+				return
+			}
 			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Error(err)
-				return
-			}
 			tmp := path + ".tmp" + strconv.Itoa(i)
-			if err := os.WriteFile(tmp, data, 0o644); err != nil {
-				t.Error(err)
-				return
+			if err == nil {
+				err = os.WriteFile(tmp, data, 0o644)
 			}
-			if err := os.Rename(tmp, path); err != nil {
+			if err == nil {
+				err = os.Rename(tmp, path)
+			}
+			if uerr := unlockFile(lock); err == nil {
+				err = uerr
+			}
+			if err != nil {
 				t.Error(err)
 				return
 			}
