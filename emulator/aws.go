@@ -66,13 +66,33 @@ func stateOf(c *broker.Client) *connState {
 // allowed evaluates the connection's policies, reloading them when the
 // registry changed since they were last loaded.
 func (cs *connState) allowed(reg *Registry, a policy.Action, name string) bool {
+	set, active := cs.policies(reg)
+	return active && set != nil && set.Allowed(a, name, &cs.pctx)
+}
+
+// policies returns the connection's policy set and whether its
+// certificate is ACTIVE, read again when the registry changed.
+func (cs *connState) policies(reg *Registry) (*policy.Set, bool) {
 	gen := reg.Generation()
 	cs.mu.Lock()
+	defer cs.mu.Unlock()
 	if cs.set == nil || cs.setGen != gen {
 		status, _, set, ok := reg.policySet(cs.certID)
 		cs.set, cs.setGen, cs.active = set, gen, ok && status == StatusActive
 	}
-	set, active := cs.set, cs.active
-	cs.mu.Unlock()
-	return active && set != nil && set.Allowed(a, name, &cs.pctx)
+	return cs.set, cs.active
+}
+
+// denial is allowed's answer in the broker's terms: 0 when allowed,
+// FORBIDDEN_ACCESS when an aws:SourceIp condition decided the refusal,
+// AUTH_ERROR otherwise.
+func (cs *connState) denial(reg *Registry, a policy.Action, name string) broker.DisconnectReason {
+	set, active := cs.policies(reg)
+	switch {
+	case active && set != nil && set.Allowed(a, name, &cs.pctx):
+		return 0
+	case active && set.DeniedBySourceIP(a, name, &cs.pctx):
+		return broker.ReasonForbiddenAccess
+	}
+	return broker.ReasonAuthError
 }

@@ -42,12 +42,15 @@ func (h *awsSide) Connect(c *broker.Client, will *broker.Will) byte {
 	if status != StatusActive {
 		return h.refuse(c, "certificate is not ACTIVE")
 	}
-	cs := &connState{certID: certID, pctx: policy.Context{ClientID: c.ID, CommonName: leaf.Subject.CommonName}}
+	cs := &connState{certID: certID, pctx: policy.Context{ClientID: c.ID, CommonName: leaf.Subject.CommonName, SourceIP: addrOf(c.Remote)}}
 	if thing == c.ID {
 		cs.pctx.ThingName = thing
 	}
 	c.State = cs
-	if !cs.allowed(h.reg, policy.Connect, c.ID) {
+	switch cs.denial(h.reg, policy.Connect, c.ID) {
+	case broker.ReasonForbiddenAccess:
+		return h.refuse(c, "iot:Connect denied for the client's address (aws:SourceIp)")
+	case broker.ReasonAuthError:
 		return h.refuse(c, "iot:Connect denied")
 	}
 	if will != nil && (!cs.allowed(h.reg, policy.Publish, will.Topic) ||

@@ -5,15 +5,18 @@ import (
 	"github.com/shadowload/shadowload/internal/policy"
 )
 
-// AllowSubscribe checks iot:Subscribe on one topic filter. Wildcards in a
+// Subscribe checks iot:Subscribe on one topic filter. Wildcards in a
 // filter are literal characters to the policy.
-func (h *awsSide) AllowSubscribe(c *broker.Client, filter string) bool {
+func (h *awsSide) Subscribe(c *broker.Client, filter string) broker.DisconnectReason {
 	cs := stateOf(c)
-	if cs == nil || !cs.allowed(h.reg, policy.Subscribe, filter) {
-		h.deniedSubscribes.Add(1)
-		return false
+	denial := broker.ReasonAuthError
+	if cs != nil {
+		denial = cs.denial(h.reg, policy.Subscribe, filter)
 	}
-	return true
+	if denial != 0 {
+		h.deniedSubscribes.Add(1)
+	}
+	return denial
 }
 
 // AllowReceive checks iot:Receive on the topic of one delivery: a policy

@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -115,6 +116,19 @@ func event(c *broker.Client, cs *connState, typ string) *lifecycleEvent {
 		ev.PrincipalIdentifier = cs.certID
 	}
 	return ev
+}
+
+// addrOf is the IP address of a, unmapped; the zero Addr when a has none.
+func addrOf(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(ta.IP)
+		return ip.Unmap()
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 func ipOf(a net.Addr) string {

@@ -10,17 +10,21 @@ import (
 // eventsPrefix starts the lifecycle event topics, which only AWS publishes.
 const eventsPrefix = "$aws/events/"
 
-// AllowPublish checks iot:Publish on the topic, and iot:RetainPublish for a
+// Publish checks iot:Publish on the topic, and iot:RetainPublish for a
 // retained publish. Nobody but the broker publishes lifecycle events.
-func (h *awsSide) AllowPublish(c *broker.Client, topic string, retain bool) bool {
+func (h *awsSide) Publish(c *broker.Client, topic string, retain bool) broker.DisconnectReason {
 	cs := stateOf(c)
-	if cs == nil || strings.HasPrefix(topic, eventsPrefix) ||
-		!cs.allowed(h.reg, policy.Publish, topic) ||
-		retain && !cs.allowed(h.reg, policy.RetainPublish, topic) {
-		h.deniedPublishes.Add(1)
-		return false
+	denial := broker.ReasonAuthError
+	if cs != nil && !strings.HasPrefix(topic, eventsPrefix) {
+		denial = cs.denial(h.reg, policy.Publish, topic)
+		if denial == 0 && retain {
+			denial = cs.denial(h.reg, policy.RetainPublish, topic)
+		}
 	}
-	return true
+	if denial != 0 {
+		h.deniedPublishes.Add(1)
+	}
+	return denial
 }
 
 // Published hands a client publish to the shadow service.

@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 )
@@ -13,6 +14,8 @@ const (
 	opBool condOp = iota + 1
 	opStringEquals
 	opStringLike
+	opIPAddress
+	opNotIPAddress
 )
 
 type condKey uint8
@@ -21,16 +24,21 @@ const (
 	keyIsAttached condKey = iota + 1
 	keyClientID
 	keyThingName
+	keySourceIP
 )
 
 // condition is one operator and key of a statement's Condition block; it
 // holds when any of its values matches.
 type condition struct {
-	op     condOp
-	key    condKey
-	bools  []bool
-	values []pattern
+	op       condOp
+	key      condKey
+	bools    []bool
+	values   []pattern
+	prefixes []netip.Prefix
 }
+
+// isIP reports whether the condition tests aws:SourceIp.
+func (cd *condition) isIP() bool { return cd.key == keySourceIP }
 
 var condOps = []struct {
 	name string
@@ -40,17 +48,32 @@ var condOps = []struct {
 	{"Bool", opBool, []string{"iot:Connection.Thing.IsAttached"}},
 	{"StringEquals", opStringEquals, []string{"iot:ClientId", "iot:Connection.Thing.ThingName"}},
 	{"StringLike", opStringLike, []string{"iot:ClientId", "iot:Connection.Thing.ThingName"}},
+	{"IpAddress", opIPAddress, []string{"aws:SourceIp"}},
+	{"NotIpAddress", opNotIPAddress, []string{"aws:SourceIp"}},
 }
 
 var condKeys = map[string]condKey{
 	"iot:connection.thing.isattached": keyIsAttached,
 	"iot:clientid":                    keyClientID,
 	"iot:connection.thing.thingname":  keyThingName,
+	"aws:sourceip":                    keySourceIP,
 }
 
 // holds reports whether the condition is true for c. A string key that
-// resolves to "" satisfies no StringEquals or StringLike value.
+// resolves to "" satisfies no StringEquals or StringLike value; an unknown
+// source address is in no IpAddress range and so satisfies NotIpAddress,
+// as IAM evaluates a key missing from the request.
 func (cd *condition) holds(c *Context) bool {
+	if cd.op == opIPAddress || cd.op == opNotIPAddress {
+		in := false
+		if c != nil && c.SourceIP.IsValid() {
+			ip := c.SourceIP.Unmap()
+			for _, p := range cd.prefixes {
+				in = in || p.Contains(ip)
+			}
+		}
+		return in == (cd.op == opIPAddress)
+	}
 	if cd.op == opBool {
 		attached := c.ThingAttached()
 		for _, b := range cd.bools {
@@ -125,9 +148,12 @@ func parseConditions(raw json.RawMessage, path string) ([]condition, error) {
 				return nil, fmt.Errorf("%s: unknown condition key %q for %s: want %s", opPath, keyName, op.name, strings.Join(op.keys, " or "))
 			}
 			cd := condition{op: op.op, key: condKeys[strings.ToLower(keyName)]}
-			if op.op == opBool {
+			switch op.op {
+			case opBool:
 				cd.bools, err = boolValues(keys[keyName], keyPath)
-			} else {
+			case opIPAddress, opNotIPAddress:
+				cd.prefixes, err = ipPrefixes(keys[keyName], keyPath)
+			default:
 				cd.values, err = stringPatterns(keys[keyName], keyPath, patternOptions{glob: op.op == opStringLike, vars: true})
 			}
 			if err != nil {
@@ -158,6 +184,34 @@ func boolValues(raw json.RawMessage, path string) ([]bool, error) {
 		default:
 			return nil, fmt.Errorf("%s: want \"true\" or \"false\", got %q", paths[i], s)
 		}
+	}
+	return out, nil
+}
+
+// ipPrefixes reads an IpAddress or NotIpAddress value: addresses or CIDR
+// ranges, IPv4 or IPv6, one or a list. A bare address is its own /32 or
+// /128.
+func ipPrefixes(raw json.RawMessage, path string) ([]netip.Prefix, error) {
+	strs, paths, err := stringOrList(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Prefix, len(strs))
+	for i, s := range strs {
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q is not an IP address or CIDR range", paths[i], s)
+			}
+			out[i] = p.Masked()
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not an IP address or CIDR range", paths[i], s)
+		}
+		a = a.Unmap()
+		out[i] = netip.PrefixFrom(a, a.BitLen())
 	}
 	return out, nil
 }

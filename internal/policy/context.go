@@ -1,5 +1,7 @@
 package policy
 
+import "net/netip"
+
 // Default ARN parts used when a Context leaves them empty.
 const (
 	DefaultRegion  = "us-east-1"
@@ -26,6 +28,9 @@ type Context struct {
 	Region string
 	// Account is the ARN account ID; "" means DefaultAccount.
 	Account string
+	// SourceIP is the client's address, aws:SourceIp; the zero value is
+	// unknown.
+	SourceIP netip.Addr
 }
 
 // ThingAttached reports iot:Connection.Thing.IsAttached: whether a thing

@@ -14,4 +14,10 @@
 // characters. Policy variables such as ${iot:Connection.Thing.ThingName} are
 // substituted from a [Context] and matched literally; a variable that cannot
 // be resolved makes its pattern match nothing, for an Allow and a Deny alike.
+//
+// Conditions: Bool on iot:Connection.Thing.IsAttached; StringEquals and
+// StringLike on iot:ClientId and iot:Connection.Thing.ThingName; IpAddress
+// and NotIpAddress on aws:SourceIp (addresses or CIDR ranges, IPv4 or IPv6).
+// [Set.DeniedBySourceIP] tells a refusal the client's address decided from
+// any other.
 package policy

@@ -35,10 +35,19 @@ type statement struct {
 
 // applies reports whether the statement covers the resource sub, assuming
 // its action matched. With NotResource, a pattern that has an unresolved
-// variable makes the statement not apply at all.
-func (st *statement) applies(sub *subject, c *Context) bool {
+// variable makes the statement not apply at all. ipBlind decides as if the
+// client's address did not matter: aws:SourceIp conditions hold for an
+// Allow, and a Deny that has one does not apply.
+func (st *statement) applies(sub *subject, c *Context, ipBlind bool) bool {
 	for i := range st.conditions {
-		if !st.conditions[i].holds(c) {
+		cd := &st.conditions[i]
+		if ipBlind && cd.isIP() {
+			if st.effect == deny {
+				return false
+			}
+			continue
+		}
+		if !cd.holds(c) {
 			return false
 		}
 	}

@@ -41,18 +41,30 @@ func NewSet(docs ...*Document) *Set {
 // arn:aws:iot:REGION:ACCOUNT:client/NAME (topic/, topicfilter/, thing/) is
 // matched without being built, and Allowed does not allocate.
 func (s *Set) Allowed(a Action, name string, c *Context) bool {
+	return s.decide(a, name, c, false)
+}
+
+// DeniedBySourceIP reports whether action a on name is denied for c because
+// of the client's address: denied as it is, and allowed were every
+// aws:SourceIp condition out of play (AWS's FORBIDDEN_ACCESS rather than
+// AUTH_ERROR).
+func (s *Set) DeniedBySourceIP(a Action, name string, c *Context) bool {
+	return !s.decide(a, name, c, false) && s.decide(a, name, c, true)
+}
+
+func (s *Set) decide(a Action, name string, c *Context, ipBlind bool) bool {
 	if s == nil || !a.valid() {
 		return false
 	}
 	var sub subject
 	sub.arn(a, name, c)
 	for _, st := range s.deny[a] {
-		if st.applies(&sub, c) {
+		if st.applies(&sub, c, ipBlind) {
 			return false
 		}
 	}
 	for _, st := range s.allow[a] {
-		if st.applies(&sub, c) {
+		if st.applies(&sub, c, ipBlind) {
 			return true
 		}
 	}

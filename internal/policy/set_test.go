@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"net/netip"
 	"sync"
 	"testing"
 )
@@ -338,4 +339,51 @@ func TestAllowedIsSafeForConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestSourceIPConditions(t *testing.T) {
+	at := func(addr string) *Context {
+		c := thing("dev")
+		if addr != "" {
+			c.SourceIP = netip.MustParseAddr(addr)
+		}
+		return c
+	}
+	allowFrom := mustParse(t, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"iot:Connect","Resource":"*"},
+		{"Effect":"Allow","Action":"iot:Publish","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":["10.1.0.0/16","192.0.2.7","2001:db8::/32"]}}}]}`)
+	denyFrom := mustParse(t, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["iot:Connect","iot:Subscribe"],"Resource":"*"},
+		{"Effect":"Deny","Action":"iot:Subscribe","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}`)
+	tests := []struct {
+		name       string
+		set        *Set
+		a          Action
+		addr       string
+		want       bool
+		deniedByIP bool
+	}{
+		{"in a listed range", NewSet(allowFrom), Publish, "10.1.200.3", true, false},
+		{"the listed address", NewSet(allowFrom), Publish, "192.0.2.7", true, false},
+		{"an IPv4-mapped IPv6 address", NewSet(allowFrom), Publish, "::ffff:192.0.2.7", true, false},
+		{"in the IPv6 range", NewSet(allowFrom), Publish, "2001:db8::1", true, false},
+		{"outside every range", NewSet(allowFrom), Publish, "10.2.0.1", false, true},
+		{"address unknown", NewSet(allowFrom), Publish, "", false, true},
+		{"no IP condition on the action", NewSet(allowFrom), Connect, "10.2.0.1", true, false},
+		{"denied for another reason", NewSet(allowFrom), Subscribe, "10.1.0.1", false, false},
+		{"NotIpAddress deny from outside", NewSet(denyFrom), Subscribe, "192.0.2.1", false, true},
+		{"NotIpAddress deny, loopback", NewSet(denyFrom), Subscribe, "127.0.0.1", true, false},
+		{"NotIpAddress holds for an unknown address", NewSet(denyFrom), Subscribe, "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := at(tt.addr)
+			if got := tt.set.Allowed(tt.a, "t/x", c); got != tt.want {
+				t.Errorf("Allowed = %v, want %v", got, tt.want)
+			}
+			if got := tt.set.DeniedBySourceIP(tt.a, "t/x", c); got != tt.deniedByIP {
+				t.Errorf("DeniedBySourceIP = %v, want %v", got, tt.deniedByIP)
+			}
+		})
+	}
 }

@@ -9,10 +9,13 @@ type Authorizer interface {
 	// may set c.State for the other calls. A refusal returns its reason
 	// code (0x87 not authorised, 0x85 bad client ID…); 0 admits.
 	Connect(c *Client, will *Will) (refusal byte)
-	// AllowPublish decides a client PUBLISH to topic (retain: with RETAIN).
-	AllowPublish(c *Client, topic string, retain bool) bool
-	// AllowSubscribe decides one topic filter of a SUBSCRIBE.
-	AllowSubscribe(c *Client, filter string) bool
+	// Publish decides a client PUBLISH to topic (retain: with RETAIN): 0
+	// allows; a refusal says why, ReasonAuthError or, when the client's
+	// address decided it, ReasonForbiddenAccess (the reason a connection
+	// closed for it reports).
+	Publish(c *Client, topic string, retain bool) (denial DisconnectReason)
+	// Subscribe decides one topic filter of a SUBSCRIBE, as Publish does.
+	Subscribe(c *Client, filter string) (denial DisconnectReason)
 	// AllowReceive decides one delivery of topic to c.
 	AllowReceive(c *Client, topic string) bool
 }

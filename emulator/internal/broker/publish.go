@@ -58,8 +58,10 @@ func (c *Client) onPublish(fh packets.FixedHeader, body []byte) error {
 		return c.refusePublish(&pk, codeImplementation, ReasonClientError, false)
 	}
 	srv := c.srv
-	if a := srv.opts.Authorizer; a != nil && !a.AllowPublish(c, topic, fh.Retain) {
-		return c.refusePublish(&pk, codeNotAuthorized, ReasonAuthError, srv.opts.DisconnectOnDeniedPublish)
+	if a := srv.opts.Authorizer; a != nil {
+		if denial := a.Publish(c, topic, fh.Retain); denial != 0 {
+			return c.refusePublish(&pk, codeNotAuthorized, denial, srv.opts.DisconnectOnDeniedPublish)
+		}
 	}
 	now := srv.now()
 	if !c.limit.allowPublish(now) {

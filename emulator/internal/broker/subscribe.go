@@ -27,6 +27,7 @@ func (c *Client) onSubscribe(fh packets.FixedHeader, body []byte) error {
 	codes := make([]byte, len(pk.Filters))
 	var granted []string
 	refused := byte(0)
+	denied := ReasonAuthError
 	sess.mu.Lock()
 	held := len(sess.subs)
 	sess.mu.Unlock()
@@ -47,7 +48,7 @@ func (c *Client) onSubscribe(fh packets.FixedHeader, body []byte) error {
 			code = codeQuotaExceeded
 		case iotcore.CheckFilter(f.Filter) != nil:
 			code = codeFilterInvalid
-		case srv.opts.Authorizer != nil && !srv.opts.Authorizer.AllowSubscribe(c, f.Filter):
+		case srv.opts.Authorizer != nil && c.deniedFilter(f.Filter, &denied):
 			code = codeNotAuthorized
 		default:
 			sess.mu.Lock()
@@ -70,7 +71,7 @@ func (c *Client) onSubscribe(fh packets.FixedHeader, body []byte) error {
 	if refused != 0 && !v5 {
 		reason := ReasonClientError
 		if refused == codeNotAuthorized {
-			reason = ReasonAuthError
+			reason = denied
 		}
 		return &protocolError{code: refused, reason: reason}
 	}
@@ -159,4 +160,14 @@ func (c *Client) onUnsubscribe(fh packets.FixedHeader, body []byte) error {
 		l.Unsubscribed(c, filters)
 	}
 	return nil
+}
+
+// deniedFilter asks the Authorizer about one filter; a refusal for the
+// client's address is kept in why over one for another reason.
+func (c *Client) deniedFilter(filter string, why *DisconnectReason) bool {
+	denial := c.srv.opts.Authorizer.Subscribe(c, filter)
+	if denial == ReasonForbiddenAccess {
+		*why = denial
+	}
+	return denial != 0
 }
