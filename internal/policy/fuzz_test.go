@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -10,6 +11,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(perThingPolicy))
 	f.Add([]byte(stmt("Deny", `["iot:*"]`, `"arn:aws:iot:*:*:topic/${iot:ClientId}/?/*"`)))
 	f.Add([]byte(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iot:Pub*","NotResource":"arn:aws:iot:*:*:thing/${iot:Connection.Thing.Attributes[a]}","Condition":{"Bool":{"iot:Connection.Thing.IsAttached":"true"},"StringLike":{"iot:ClientId":["a*","${iot:Connection.Thing.ThingName}"]}}}}`))
+	f.Add([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iot:Publish","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":["10.0.0.0/8","::1"]}}},{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.1"}}}]}`))
 	f.Add([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Alow"}]}`))
 	f.Add([]byte("{\n\"Version\": [}"))
 	f.Add([]byte(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"arn:${${*}"}}`))
@@ -17,6 +19,7 @@ func FuzzParse(f *testing.F) {
 		nil,
 		{},
 		{ClientID: "t", ThingName: "t", CommonName: "cn", ThingTypeName: "tt", Attributes: map[string]string{"a": "*"}, Region: "r", Account: "1"},
+		{ClientID: "t", SourceIP: netip.MustParseAddr("127.0.0.1")},
 	}
 	names := []string{"", "t", "$aws/things/t/shadow/update", "a/+/#", "*", "é?"}
 	f.Fuzz(func(t *testing.T, doc []byte) {
@@ -34,7 +37,9 @@ func FuzzParse(f *testing.F) {
 		for a := Action(0); a <= lastAction+1; a++ {
 			for _, c := range contexts {
 				for _, n := range names {
-					s.Allowed(a, n, c)
+					if s.DeniedBySourceIP(a, n, c) && s.Allowed(a, n, c) {
+						t.Fatalf("%v on %q: allowed and denied by source IP", a, n)
+					}
 				}
 			}
 		}
