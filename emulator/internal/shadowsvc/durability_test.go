@@ -160,6 +160,7 @@ func TestNoAcceptedReplyBeforeItsRecordIsDurable(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	settle(t, s)
 	dr.mu.Lock()
 	defer dr.mu.Unlock()
 	if dr.checked == 0 || len(dr.errs) > 0 {
@@ -271,7 +272,7 @@ func TestAStuckPublishStallsNoOtherShadowAndKeepsOrder(t *testing.T) {
 	// waiting for the blocked publish; other shadows go on.
 	s.Handle(nil, shadowTopic("stuck", "", "update"), []byte(`{"state":{"reported":{"n":2}}}`))
 	s.Handle(nil, shadowTopic("free", "", "update"), []byte(`{"state":{"reported":{"n":1}}}`))
-	if msgs := p.all(); len(msgs) != 2 || !strings.Contains(msgs[0].topic, "/free/") {
+	if msgs := p.wait(t, 2); len(msgs) != 2 || !strings.Contains(msgs[0].topic, "/free/") {
 		t.Fatalf("while one publish is stuck: %v, want the free shadow's two replies", msgs)
 	}
 	close(p.release)

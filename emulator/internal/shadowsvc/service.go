@@ -16,6 +16,11 @@ import (
 // publish their responses once everything is durable.
 const closeWait = 5 * time.Second
 
+// maxCommitting bounds the requests whose responses wait for their commit;
+// beyond it Handle waits for room, which slows the connections sending
+// them.
+const maxCommitting = 1 << 16
+
 // Config configures a [Service]. The zero value is an in-memory service
 // with AWS's document limits, no request limits and no added delay.
 type Config struct {
@@ -82,8 +87,18 @@ type Service struct {
 	// logged.
 	lost atomic.Uint64
 
-	// active counts Handle calls in progress; idle receives when it drops
-	// to zero after Close began. Close waits for them at most closeWait.
+	// committing holds the requests whose responses wait for their
+	// commit, in the order they were handled, for the commit goroutine
+	// (commitLoop) to publish once durable.
+	committing []awaiting
+	commitMu   sync.Mutex
+	commitRoom *sync.Cond // signalled when committing shrinks
+	commitKick chan struct{}
+	commitStop chan struct{}
+
+	// active counts Handle calls in progress and requests waiting for
+	// their commit; idle receives when it drops to zero after Close began.
+	// Close waits for them at most closeWait.
 	active    atomic.Int64
 	idle      chan struct{}
 	closeWait time.Duration
@@ -155,6 +170,11 @@ func New(cfg Config, pub Publisher) (*Service, error) {
 		}
 		s.compactStop, s.compactDone = make(chan struct{}), make(chan struct{})
 		go s.compactLoop()
+		if durability != DurabilityOff {
+			s.commitRoom = sync.NewCond(&s.commitMu)
+			s.commitKick, s.commitStop = make(chan struct{}, 1), make(chan struct{})
+			go s.commitLoop()
+		}
 	}
 	s.start = s.now()
 	if !lat.IsZero() || !stall.IsZero() {
@@ -197,13 +217,17 @@ func (s *Service) elapsed() int64 { return int64(s.now().Sub(s.start)) }
 // request topic, including the response topics (…/accepted and so on) when
 // clients publish on them. The request is applied at once, in arrival order
 // for its shadow. An accepted change is logged, and no response revealing
-// it is published before the log holds it durably (per Durability): Handle
-// waits for that commit, typically well under a few milliseconds, and then
-// publishes, never holding a lock of the service while it does. Responses
-// of one shadow are published in the order their requests were applied,
-// possibly by the goroutine handling another request on that shadow. With
-// Latency or Stall the responses go to the scheduler instead, which
-// publishes them later. After Close, requests are dropped.
+// it is published before the log holds it durably (per Durability). Handle
+// does not wait for that commit: when the responses can go at once it
+// publishes them, and otherwise the service's commit goroutine publishes
+// them once the commit is done (typically well under a few milliseconds),
+// so that the caller's next requests join the same group commit. Handle
+// waits only when maxCommitting requests already wait. No lock of the
+// service is held while publishing. Responses of one shadow are published
+// in the order their requests were applied, possibly by the goroutine
+// handling another request on that shadow. With Latency or Stall the
+// responses go to the scheduler instead, which publishes them later. After
+// Close, requests are dropped.
 func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 	t, err := shadow.ParseTopic(topic)
 	if err != nil || t.Kind != shadow.KindRequest {
@@ -258,8 +282,11 @@ func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 
 	// Once this request's state is durable, every response before it on
 	// this shadow is too; publish them all unless another goroutine is.
-	_ = commit.Wait()
-	s.drain(e)
+	if commit.Done() {
+		s.drain(e)
+	} else {
+		s.await(commit, e)
+	}
 	return true
 }
 
@@ -274,6 +301,77 @@ func (s *Service) lockEntry(k key) *entry {
 			return e
 		}
 		e.mu.Unlock()
+	}
+}
+
+// awaiting is a request whose responses wait for their commit.
+type awaiting struct {
+	commit wal.Ticket
+	e      *entry
+}
+
+// await hands a request whose commit is pending to the commit goroutine.
+func (s *Service) await(commit wal.Ticket, e *entry) {
+	s.active.Add(1)
+	s.commitMu.Lock()
+	for len(s.committing) >= maxCommitting {
+		s.commitRoom.Wait()
+	}
+	s.committing = append(s.committing, awaiting{commit: commit, e: e})
+	first := len(s.committing) == 1
+	s.commitMu.Unlock()
+	if first {
+		select {
+		case s.commitKick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// commitLoop is the commit goroutine: it waits for the oldest pending
+// commit, then hands every request whose commit is done to a goroutine
+// that publishes their responses, so that a publish that blocks holds back
+// neither later commits nor other shadows' responses handed over later.
+// Groups commit in order, so one wait covers the requests of that group
+// and of the groups before it.
+func (s *Service) commitLoop() {
+	for {
+		s.commitMu.Lock()
+		for len(s.committing) == 0 {
+			s.commitMu.Unlock()
+			select {
+			case <-s.commitKick:
+			case <-s.commitStop:
+				return
+			}
+			s.commitMu.Lock()
+		}
+		head := s.committing[0].commit
+		s.commitMu.Unlock()
+		_ = head.Wait()
+		s.commitMu.Lock()
+		var done []*entry
+		kept := s.committing[:0]
+		for _, a := range s.committing {
+			if a.commit.Done() {
+				done = append(done, a.e)
+			} else {
+				kept = append(kept, a)
+			}
+		}
+		clear(s.committing[len(kept):])
+		s.committing = kept
+		s.commitRoom.Broadcast()
+		s.commitMu.Unlock()
+		go s.drainCommitted(done)
+	}
+}
+
+// drainCommitted publishes the responses of requests whose commit is done.
+func (s *Service) drainCommitted(done []*entry) {
+	for _, e := range done {
+		s.drain(e)
+		s.leave()
 	}
 }
 
@@ -384,6 +482,9 @@ func (s *Service) Close() error {
 			errs = append(errs, s.log.Close())
 		}
 		s.waitIdle()
+		if s.commitStop != nil {
+			close(s.commitStop)
+		}
 		if s.sched != nil {
 			s.sched.shutdown()
 		}

@@ -73,12 +73,20 @@ func newTestService(t testing.TB, cfg Config) (*Service, *recorder) {
 	return s, rec
 }
 
-// handle sends one request and fails the test when Handle ignores it.
+// handle sends one request, fails the test when Handle ignores it, and
+// returns once its responses are published (or handed to the scheduler).
 func handle(t testing.TB, s *Service, c *Conn, topic, payload string) {
 	t.Helper()
 	if !s.Handle(c, topic, []byte(payload)) {
 		t.Fatalf("Handle(%s) = false, want a shadow request", topic)
 	}
+	settle(t, s)
+}
+
+// settle waits until no request of s waits for its commit.
+func settle(t testing.TB, s *Service) {
+	t.Helper()
+	eventually(t, "the responses waiting for their commit", func() bool { return s.active.Load() == 0 })
 }
 
 // expect checks the topics of msgs and returns their documents.
