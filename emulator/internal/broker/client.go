@@ -3,6 +3,7 @@ package broker
 import (
 	"bufio"
 	"crypto/tls"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -30,16 +31,31 @@ type Client struct {
 	// State is the hooks' per-connection state.
 	State any
 
-	srv   *Server
-	sess  *session
-	nc    net.Conn
-	r     *bufio.Reader
+	srv  *Server
+	sess *session
+	w    *wire
+	// rd and wr are the connection's plaintext: the tls.Conn over w, or w
+	// itself on plain TCP.
+	rd    io.Reader
+	wr    io.Writer
+	r     *bufio.Reader // reads the CONNECT; nil once admitted
 	will  *Will
 	limit *limiter
 
-	// Inbound state, owned by the reader goroutine.
-	aliases      [iotcore.TopicAliasMaximum + 1]string
+	// Inbound state, owned by the connection's reader: its poller, or its
+	// reader goroutine.
+	aliases [iotcore.TopicAliasMaximum + 1]string
+	// partial holds the start of a packet not yet complete, carried from
+	// one read pass to the next.
+	partial []byte
+	// prepaid: the first packet of partial was charged to the byte rate
+	// before the reader paused for it.
+	prepaid bool
+	// lastPacket is when the last packet was handled, in ns of the
+	// server's clock: the keep-alive runs from it.
+	lastPacket   int64
 	readDeadline int64 // ns; when the read deadline was last pushed
+	poll         pollState
 
 	// Negotiated from CONNECT.
 	window      int    // outbound QoS 1 in flight
@@ -51,7 +67,10 @@ type Client struct {
 	reason    atomic.Uint32 // DisconnectReason, first one set wins
 	closeOnce sync.Once
 	gone      chan struct{} // closed with the socket
+	shut      atomic.Bool   // gone is closed
 	force     atomic.Pointer[time.Timer]
+	// writers counts the goroutines that may still touch the connection
+	// besides its reader: a paced replay, the portable path's writer.
 	writers   sync.WaitGroup
 	connected bool // Lifecycle.Connected was called
 	// willOnClose: the client's DISCONNECT asked for its will (0x04).
@@ -71,13 +90,28 @@ func (c *Client) setReason(r DisconnectReason) {
 	c.reason.CompareAndSwap(0, uint32(r))
 }
 
-// closeSocket closes the network connection once.
+// closeSocket ends the network connection once: TLS's close_notify is
+// offered to the socket without waiting, then the socket is shut down (a
+// polled one; its poller closes the descriptor) or closed. It never
+// blocks and may be called holding out.mu.
 func (c *Client) closeSocket() {
 	c.closeOnce.Do(func() {
-		_ = c.nc.Close()
+		if c.w.fd >= 0 {
+			if c.TLS != nil {
+				_ = c.TLS.CloseWrite()
+			}
+			_, _, _ = c.w.sendFD()
+			shutdownFD(c.w.fd)
+		} else {
+			_ = c.w.Conn.Close()
+		}
+		c.shut.Store(true)
 		close(c.gone)
 	})
 }
+
+// isGone reports whether closeSocket ran.
+func (c *Client) isGone() bool { return c.shut.Load() }
 
 // Disconnect ends the connection for reason: an MQTT 5 client is sent
 // DISCONNECT with code first (and its socket is closed once that is
@@ -99,15 +133,19 @@ func (c *Client) Disconnect(reason DisconnectReason, code byte) {
 	}
 }
 
-// pushReadDeadline extends the keep-alive deadline: 1.5 keep-alives after
-// the last packet. It moves the socket's deadline at most once a second,
-// granting that second on top.
+// keepAliveGrace is how long the client may stay silent: 1.5 keep-alives.
+func (c *Client) keepAliveGrace() time.Duration {
+	return time.Duration(float64(c.KeepAlive) * iotcore.KeepAliveGrace * float64(c.srv.keepAliveUnit))
+}
+
+// pushReadDeadline extends the keep-alive deadline of a socket read in
+// blocking reads: 1.5 keep-alives after the last packet. It moves the
+// socket's deadline at most once a second, granting that second on top.
 func (c *Client) pushReadDeadline(now int64) {
 	unit := c.srv.keepAliveUnit
 	if now-c.readDeadline < int64(unit) {
 		return
 	}
 	c.readDeadline = now
-	grace := time.Duration(float64(c.KeepAlive)*iotcore.KeepAliveGrace*float64(unit)) + unit
-	_ = c.nc.SetReadDeadline(time.Unix(0, now).Add(grace))
+	_ = c.w.SetReadDeadline(time.Unix(0, now).Add(c.keepAliveGrace() + unit))
 }

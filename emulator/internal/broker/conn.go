@@ -22,37 +22,156 @@ func (e *protocolError) Error() string { return "protocol error" }
 
 func fault(code byte) error { return &protocolError{code: code, reason: ReasonClientError} }
 
-// readLoop reads and handles packets until the connection ends.
-func (c *Client) readLoop() {
+// readBuf is the size of the buffer a read pass reads into (each poller
+// has one); a packet that does not fit gets a buffer of its own.
+const readBuf = 32 << 10
+
+// passEnd says how a read pass ended.
+type passEnd struct {
+	ended bool          // the input ended: the connection is closing
+	pause time.Duration // the byte rate is spent: read again after pause
+}
+
+// readPass reads what the socket holds (a polled socket: one read(2),
+// without waiting; otherwise one blocking read) and handles every complete
+// packet, holding the acknowledgements and replies they cause so that they
+// leave in one write at the end. The TLS layer is read until it has
+// nothing more, as it may hold records of that read the poller cannot
+// see. An incomplete packet is kept for the next pass. It runs on the
+// connection's reader only.
+func (c *Client) readPass(buf []byte) passEnd {
+	data := c.inputBuffer(buf)
+	c.w.canRead = true
+	held := false
+	var end passEnd
+	var rerr error
+	// A blocking read waits for new bytes: packets left from the last pass
+	// (the CONNECT's read, a pause) are handled first.
+	for c.w.fd >= 0 || !complete(data) {
+		if len(data) == cap(data) {
+			// Full: handle what is complete to make room, or give a
+			// packet larger than the buffer one of its own.
+			if !held {
+				c.holdWrites()
+				held = true
+			}
+			var k int
+			k, end = c.handlePackets(data)
+			data = data[:copy(data, data[k:])]
+			if end.ended || end.pause > 0 {
+				break
+			}
+			if len(data) == cap(data) {
+				data = append(make([]byte, 0, 2*cap(data)), data...)
+			}
+		}
+		n, err := c.rd.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err != nil {
+			if err != errNoInput {
+				rerr = err
+			}
+			break
+		}
+		if c.w.fd < 0 {
+			break // one blocking read a pass
+		}
+	}
+	if !end.ended && end.pause == 0 && len(data) > 0 {
+		if !held {
+			c.holdWrites()
+			held = true
+		}
+		var k int
+		k, end = c.handlePackets(data)
+		data = data[k:]
+	}
+	if !end.ended && len(data) > 0 {
+		c.keepPartial(data, buf)
+	}
+	if !end.ended && end.pause == 0 && rerr != nil {
+		c.readFailed(rerr)
+		end.ended = true
+	}
+	if held {
+		c.flush()
+	}
+	return end
+}
+
+// inputBuffer returns the buffer a read pass reads into: buf, holding the
+// bytes kept from the last pass, or, for a packet that does not fit in
+// buf, a buffer of its own, made to the packet's size.
+func (c *Client) inputBuffer(buf []byte) []byte {
+	p := c.partial
+	if len(p) == 0 {
+		return buf[:0]
+	}
+	need := len(p)
+	if fh, hdr, err := frame(p); err == nil && hdr > 0 {
+		need = max(need, hdr+fh.Remaining)
+	}
+	if need <= cap(buf) {
+		c.partial = nil
+		return append(buf[:0], p...)
+	}
+	if need <= cap(p) {
+		c.partial = nil
+		return p
+	}
+	c.partial = nil
+	return append(make([]byte, 0, need), p...)
+}
+
+// keepPartial keeps the start of an incomplete packet for the next pass:
+// a copy when it sits in the pass's shared buffer, else its own buffer.
+func (c *Client) keepPartial(data, buf []byte) {
+	if cap(buf) > 0 && &data[:cap(data)][cap(data)-1] == &buf[:cap(buf)][cap(buf)-1] {
+		c.partial = append([]byte(nil), data...)
+		return
+	}
+	c.partial = data
+}
+
+// handlePackets handles the complete packets at the start of data and
+// returns how many bytes they took. It stops early when the byte rate is
+// spent (the packet it charged is handled after the pause) or the input
+// ends.
+func (c *Client) handlePackets(data []byte) (int, passEnd) {
+	off := 0
 	for {
-		fh, body, err := readPacket(c.r)
+		fh, body, n, err := nextPacket(data[off:])
 		if err != nil {
 			c.readFailed(err)
-			return
+			return off, passEnd{ended: true}
+		}
+		if n == 0 {
+			return off, passEnd{}
 		}
 		now := c.srv.now()
-		c.pushReadDeadline(now)
-		if wait := c.limit.takeBytes(fh.Remaining+2, now); wait > 0 {
-			c.srv.sleep(c, wait)
+		if !c.prepaid {
+			if wait := c.limit.takeBytes(n, now); wait > 0 {
+				c.prepaid = true
+				return off, passEnd{pause: wait}
+			}
 		}
-		c.holdWrites()
-		err = c.handleGuarded(fh, body)
-		if c.r.Buffered() == 0 || err != nil {
-			c.flush()
-		}
-		if err != nil {
+		c.prepaid = false
+		c.lastPacket = now
+		off += n
+		if err := c.handleGuarded(fh, body); err != nil {
 			var pe *protocolError
 			if errors.As(err, &pe) {
 				c.Disconnect(pe.reason, pe.code)
 			} else {
 				c.closeSocket()
 			}
-			return
+			return off, passEnd{ended: true}
 		}
 	}
 }
 
-// readFailed sets the reason a read ended the connection.
+// readFailed ends the input after a failed read, with the reason and, for
+// a client fault, the DISCONNECT it calls for.
 func (c *Client) readFailed(err error) {
 	switch {
 	case errors.Is(err, errTooLarge):
@@ -61,12 +180,14 @@ func (c *Client) readFailed(err error) {
 		c.Disconnect(ReasonKeepAliveTimeout, codeKeepAliveTimeout)
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, io.ErrUnexpectedEOF):
 		c.setReason(ReasonConnectionLost)
+		c.closeSocket()
 	default:
 		if _, ok := err.(packets.Code); ok {
 			c.Disconnect(ReasonClientError, codeMalformed)
 			return
 		}
 		c.setReason(ReasonConnectionLost)
+		c.closeSocket()
 	}
 }
 
@@ -139,18 +260,12 @@ func (c *Client) onDisconnect(fh packets.FixedHeader, body []byte) error {
 	return errClosed
 }
 
-// teardown ends a connection whose read loop returned: the socket is
-// closed, the writers are waited for, the session is detached, the will
-// published and the lifecycle told.
+// teardown ends a connection whose socket is closed (or closing: a
+// DISCONNECT being written is bounded by Disconnect's timer) and whose
+// reader stopped: the other goroutines touching it are waited for, the
+// session detached, the will published and the lifecycle told.
 func (s *Server) teardown(c *Client) {
-	c.out.mu.Lock()
-	disconnecting := c.out.closeAfter
-	c.out.mu.Unlock()
-	if disconnecting {
-		// A DISCONNECT is being written; Disconnect's timer bounds the wait.
-		<-c.gone
-	}
-	c.closeSocket()
+	<-c.gone
 	if t := c.force.Load(); t != nil {
 		t.Stop()
 	}

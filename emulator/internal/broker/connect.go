@@ -50,10 +50,11 @@ const (
 // with a leading "$" are otherwise refused, as AWS reserves them.
 const GeneratedIDPrefix = "$GEN/"
 
-// connect reads and decides the CONNECT of a socket past its handshake. It
-// returns the admitted client, its CONNACK queued, or nil when the socket
-// should just be closed (a refusal was written if the protocol has one).
-func (s *Server) connect(nc net.Conn, tc *tls.Conn) *Client {
+// connect reads and decides the CONNECT of a socket past its handshake (nc:
+// the tls.Conn over w, or w). It returns the admitted client, its CONNACK
+// written or queued, or nil when the socket should just be closed (a
+// refusal was written if the protocol has one).
+func (s *Server) connect(w *wire, nc net.Conn, tc *tls.Conn) *Client {
 	r := bufio.NewReaderSize(nc, 512)
 	fh, body, err := readPacket(r)
 	if err != nil || fh.Type != packets.Connect {
@@ -61,7 +62,7 @@ func (s *Server) connect(nc net.Conn, tc *tls.Conn) *Client {
 		return nil
 	}
 	pk := packets.Packet{FixedHeader: fh}
-	c := &Client{srv: s, nc: nc, r: r, TLS: tc, Remote: nc.RemoteAddr(), gone: make(chan struct{})}
+	c := &Client{srv: s, w: w, rd: nc, wr: nc, r: r, TLS: tc, Remote: w.RemoteAddr(), gone: make(chan struct{})}
 	if err := pk.ConnectDecode(body); err != nil {
 		if pk.ProtocolVersion == 5 {
 			refuse(nc, 5, codeMalformed)
@@ -138,6 +139,7 @@ func (s *Server) connect(nc net.Conn, tc *tls.Conn) *Client {
 		}
 		return nil
 	}
+	s.admit(c)
 	present, replay, old := s.attach(c, cp.Clean, expiry)
 	if old != nil {
 		old.Disconnect(ReasonDuplicateClientID, codeSessionTakenOver)
@@ -167,6 +169,7 @@ func (s *Server) connect(nc net.Conn, tc *tls.Conn) *Client {
 	_ = nc.SetDeadline(time.Time{})
 	c.pushReadDeadline(s.now())
 	c.sendPacket(&ack)
+	c.flush()
 	c.connected = true
 	if l := s.opts.Lifecycle; l != nil {
 		l.Connected(c)
@@ -175,6 +178,27 @@ func (s *Server) connect(nc net.Conn, tc *tls.Conn) *Client {
 		c.replay(replay)
 	}
 	return c
+}
+
+// admit switches an accepted client's wire to gathered writes, holding
+// them until the CONNACK is queued (deliveries may reach the client once
+// its session is attached), and gives its socket to the poller when the
+// poller can take it. Bytes read past the CONNECT are kept for the first
+// read pass.
+func (s *Server) admit(c *Client) {
+	c.holdWrites()
+	w := c.w
+	w.buffered = true
+	if s.poller != nil {
+		if fd, ok := pollFD(w.Conn); ok {
+			w.fd = fd
+		}
+	}
+	if n := c.r.Buffered(); n > 0 {
+		b, _ := c.r.Peek(n)
+		c.partial = append([]byte(nil), b...)
+	}
+	c.r = nil
 }
 
 // validateConnect checks what the codec leaves to the server: the protocol,

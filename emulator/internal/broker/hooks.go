@@ -21,7 +21,8 @@ type Authorizer interface {
 }
 
 // Lifecycle hears what lifecycle events report. Calls are made without
-// broker locks held, on the goroutine of the connection concerned.
+// broker locks held, on a goroutine serving the connection concerned (its
+// handshake, its reader or its teardown); they must not block for long.
 type Lifecycle interface {
 	// Connected: c was accepted (its CONNACK is queued).
 	Connected(c *Client)
@@ -37,7 +38,8 @@ type Lifecycle interface {
 
 // Handler is given every client publish that passed the broker's and the
 // Authorizer's checks, after it was delivered to the subscribers, on the
-// publishing connection's goroutine. payload is the handler's to keep.
+// publishing connection's reader: an event loop serving many connections,
+// so it must not block. payload is the handler's to keep.
 type Handler interface {
 	Published(c *Client, topic string, payload []byte)
 }

@@ -23,10 +23,14 @@ type inflightSlot struct {
 }
 
 // outbound is a connection's send side: control packets already encoded,
-// deliveries waiting, QoS 1 deliveries in flight. One goroutine at a time
-// writes (writing); it takes what is ready under mu, encodes it into one
-// buffer and writes that with one Write, so several small packets share a
-// TLS record.
+// deliveries waiting, QoS 1 deliveries in flight. Whoever queues something
+// sends it (see flushLocked) unless the reader holds writes while handling
+// a packet: what is ready is encoded into one buffer, given to TLS in one
+// Write, so several small packets share a record, and written to the
+// socket without waiting. What the socket does not take stays in the
+// wire, and nothing more is encoded until it is gone: the poller writes it
+// when the socket is writable (or a writer goroutine does, on the portable
+// path), and deliveries meanwhile wait in pending, bounded.
 type outbound struct {
 	mu       sync.Mutex
 	ctrl     []byte
@@ -37,21 +41,32 @@ type outbound struct {
 	inUse    int
 	nextID   uint16
 	seq      uint64
-	writing  bool
-	hold     bool // the reader is handling a packet and flushes after it
+	hold     bool // the reader is handling packets and flushes after them
 	// detached: the session moved on (takeover or end); deliveries go back
 	// to the session. closed: the socket is gone; nothing more is written.
 	detached, closed bool
+	// closeAfter: a server DISCONNECT is queued; nothing is sent after it
+	// and the socket is closed once it is written (closeWhenSent: it is
+	// in the wire).
+	closeAfter, closeWhenSent bool
+	dropped                   uint64
+	// sending: bytes wait in the wire for the socket to take them; the
+	// polled socket last took some at stallSince (ns). A client that takes
+	// nothing for WriteTimeout is disconnected (the portable path's
+	// writer has a write deadline instead).
+	sending    bool
+	stallSince int64
+	// writer: the portable path's writer goroutine runs.
+	writer bool
 	// ending: teardown is waiting for the writer goroutines, so none may
 	// start; what is queued meanwhile goes back to the session at detach.
 	ending bool
-	// closeAfter closes the socket once what is queued is written (a
-	// server DISCONNECT is among it).
-	closeAfter bool
-	dropped    uint64
-	// writeDeadline is when the write deadline was last moved; the
-	// writing goroutine owns it.
-	writeDeadline int64
+	// delayed: the byte rate holds the wire's bytes back for a while.
+	delayed bool
+	// inputEnded and readPaused stop the poller reading: the connection's
+	// input ended (a DISCONNECT is on its way), or its byte rate is spent
+	// until a timer resumes it.
+	inputEnded, readPaused bool
 }
 
 // ring is a FIFO of deliveries.
@@ -120,21 +135,6 @@ func (c *Client) canWriteLocked() bool {
 	return o.pending.front().qos == 0 || o.inUse < c.window
 }
 
-// startWriterLocked starts a writer goroutine if one is needed and none
-// runs; the caller holds out.mu.
-func (c *Client) startWriterLocked() {
-	o := &c.out
-	if o.writing || o.hold || o.closed || o.ending || !c.canWriteLocked() {
-		return
-	}
-	o.writing = true
-	c.writers.Add(1)
-	go func() {
-		defer c.writers.Done()
-		c.writeLoop(false)
-	}()
-}
-
 // sendCtrl queues an encoded control packet built by enc.
 func (c *Client) sendCtrl(enc func([]byte) []byte) bool {
 	o := &c.out
@@ -144,7 +144,7 @@ func (c *Client) sendCtrl(enc func([]byte) []byte) bool {
 		return false
 	}
 	o.ctrl = enc(o.ctrl)
-	c.startWriterLocked()
+	c.flushLocked()
 	return true
 }
 
@@ -155,7 +155,7 @@ func (c *Client) ctrlFullLocked() bool {
 		return false
 	}
 	c.setReason(ReasonClientError)
-	go c.closeSocket()
+	c.closeSocket()
 	return true
 }
 
@@ -169,7 +169,7 @@ func (c *Client) sendPuback(id uint16, code byte) int {
 	}
 	o.ctrl = appendPuback(o.ctrl, id, code, c.v5())
 	o.acks++
-	c.startWriterLocked()
+	c.flushLocked()
 	return o.acks
 }
 
@@ -196,17 +196,18 @@ func (c *Client) sendDisconnect(code byte) bool {
 	}
 	o.ctrl = append(o.ctrl, buf...)
 	o.closeAfter = true
-	c.startWriterLocked()
+	c.flushLocked()
 	return true
 }
 
 // enqueue queues a delivery. It returns false when the connection no
 // longer takes deliveries for its session; a full queue drops d and
-// counts it.
+// counts it. A connection whose socket closed still queues until its
+// session is detached, which keeps what it did not send.
 func (c *Client) enqueue(d delivery) bool {
 	o := &c.out
 	o.mu.Lock()
-	if o.detached || o.closed {
+	if o.detached {
 		o.mu.Unlock()
 		return false
 	}
@@ -218,7 +219,7 @@ func (c *Client) enqueue(d delivery) bool {
 	}
 	o.pending.push(d)
 	o.bytes += len(d.m.payload)
-	c.startWriterLocked()
+	c.flushLocked()
 	o.mu.Unlock()
 	return true
 }
@@ -231,20 +232,13 @@ func (c *Client) holdWrites() {
 	c.out.mu.Unlock()
 }
 
-// flush ends holdWrites and writes what is ready, on the reader's
-// goroutine when no writer runs (one batch; a writer goroutine takes the
-// rest).
+// flush ends holdWrites and sends what is ready.
 func (c *Client) flush() {
 	o := &c.out
 	o.mu.Lock()
 	o.hold = false
-	if o.writing || o.closed || !c.canWriteLocked() {
-		o.mu.Unlock()
-		return
-	}
-	o.writing = true
+	c.flushLocked()
 	o.mu.Unlock()
-	c.writeLoop(true)
 }
 
 // acked frees the in-flight slot of a PUBACK from the client.
@@ -260,67 +254,169 @@ func (c *Client) acked(id uint16) {
 			break
 		}
 	}
-	c.startWriterLocked()
+	c.flushLocked()
 }
 
-// writeLoop writes until nothing is ready; the caller set out.writing.
-// once stops after one write and hands the rest to a writer goroutine.
-func (c *Client) writeLoop(once bool) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+// flushLocked encodes what may be sent now and writes it to the socket
+// without waiting, batch after batch, until nothing is ready or the socket
+// (or the byte rate) holds bytes back. The caller holds out.mu.
+func (c *Client) flushLocked() {
 	o := &c.out
+	if o.hold || o.closed || o.sending || o.delayed || o.closeWhenSent {
+		return
+	}
 	now := c.srv.now()
-	for {
-		o.mu.Lock()
-		if o.closed {
-			o.writing = false
-			o.mu.Unlock()
-			return
-		}
+	for c.canWriteLocked() {
+		bp := bufPool.Get().(*[]byte)
 		buf := append((*bp)[:0], o.ctrl...)
 		o.ctrl = o.ctrl[:0]
 		o.acks = 0
 		if cap(o.ctrl) > 1024 {
 			o.ctrl = nil
 		}
-		buf = c.takeDeliveriesLocked(buf, now)
-		closeAfter := o.closeAfter
+		if o.closeAfter {
+			o.closeWhenSent = true
+		} else {
+			buf = c.takeDeliveriesLocked(buf, now)
+		}
 		if len(buf) == 0 {
-			o.writing = false
-			o.mu.Unlock()
 			*bp = buf
+			bufPool.Put(bp)
 			return
 		}
-		o.mu.Unlock()
+		_, err := c.wr.Write(buf)
+		n := len(buf)
 		*bp = buf[:0]
+		bufPool.Put(bp)
+		if err != nil {
+			c.writeFailedLocked()
+			return
+		}
+		if wait := c.limit.takeBytes(n, now); wait > 0 {
+			o.delayed = true
+			time.AfterFunc(wait, c.undelay)
+			return
+		}
+		if !c.sendLocked(now) {
+			return
+		}
+	}
+}
 
-		if wait := c.limit.takeBytes(len(buf), now); wait > 0 {
-			c.srv.sleep(c, wait)
+// sendLocked moves the bytes gathered in the wire to the socket and
+// reports whether all of them went (and the connection stays open). On a
+// polled socket it writes what the socket takes now and leaves the rest to
+// the poller; otherwise a writer goroutine writes them.
+func (c *Client) sendLocked(now int64) bool {
+	o := &c.out
+	if o.closed {
+		return false
+	}
+	if c.w.fd < 0 {
+		if !o.sending {
+			o.sending = true
 		}
-		c.pushWriteDeadline(now)
-		if _, err := c.nc.Write(buf); err != nil {
-			c.setReason(ReasonConnectionLost)
-			c.closeSocket()
-			o.mu.Lock()
-			o.closed, o.writing = true, false
+		if !o.writer && !o.ending {
+			o.writer = true
+			c.writers.Add(1)
+			go c.writeOut()
+		}
+		return false
+	}
+	done, progress, err := c.w.sendFD()
+	if err != nil {
+		c.writeFailedLocked()
+		return false
+	}
+	if !done {
+		if !o.sending {
+			o.sending = true
+			c.srv.stats.socketFull.Add(1)
+			c.pollChangedLocked()
+		}
+		if progress || o.stallSince == 0 {
+			o.stallSince = now
+		}
+		return false
+	}
+	return c.sentLocked()
+}
+
+// sentLocked notes that the wire is empty: it closes the socket after a
+// server DISCONNECT and reports whether the connection goes on.
+func (c *Client) sentLocked() bool {
+	o := &c.out
+	if o.sending {
+		o.sending, o.stallSince = false, 0
+		c.pollChangedLocked()
+	}
+	if o.closeWhenSent {
+		c.closeSocket()
+		return false
+	}
+	return true
+}
+
+// writable resumes sending once the socket takes bytes again.
+func (c *Client) writable() {
+	o := &c.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.sending || o.closed {
+		return
+	}
+	if c.sendLocked(c.srv.now()) {
+		c.flushLocked()
+	}
+}
+
+// undelay sends what the byte rate held back.
+func (c *Client) undelay() {
+	o := &c.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.delayed = false
+	if c.sendLocked(c.srv.now()) {
+		c.flushLocked()
+	}
+}
+
+// writeFailedLocked ends a connection whose socket refused a write.
+func (c *Client) writeFailedLocked() {
+	c.setReason(ReasonConnectionLost)
+	c.out.closed = true
+	c.closeSocket()
+}
+
+// writeOut is the portable path's writer goroutine: it writes what the
+// wire gathers, in blocking writes bounded by WriteTimeout, until nothing
+// more is ready.
+func (c *Client) writeOut() {
+	defer c.writers.Done()
+	o := &c.out
+	for {
+		err := c.w.writeOut(c.srv.opts.WriteTimeout)
+		o.mu.Lock()
+		if err != nil {
+			o.writer, o.sending = false, false
+			c.writeFailedLocked()
 			o.mu.Unlock()
 			return
 		}
-		if closeAfter {
-			c.closeSocket()
-			o.mu.Lock()
-			o.closed, o.writing = true, false
+		if c.w.pending() && !o.closed {
 			o.mu.Unlock()
-			return
+			continue
 		}
-		now = c.srv.now()
-		if once {
-			o.mu.Lock()
-			o.writing = false
-			c.startWriterLocked()
+		if c.sentLocked() {
+			c.flushLocked()
+		}
+		if o.sending && !o.closed {
 			o.mu.Unlock()
-			return
+			continue
 		}
+		o.writer = false
+		o.mu.Unlock()
+		return
 	}
 }
 
@@ -427,14 +523,4 @@ func sortSlots(s []inflightSlot) {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
-}
-
-// pushWriteDeadline gives the next write WriteTimeout; the socket's
-// deadline moves at most once a second, each time a second further out.
-func (c *Client) pushWriteDeadline(now int64) {
-	if now-c.out.writeDeadline < int64(time.Second) {
-		return
-	}
-	c.out.writeDeadline = now
-	_ = c.nc.SetWriteDeadline(time.Unix(0, now).Add(c.srv.opts.WriteTimeout + time.Second))
 }

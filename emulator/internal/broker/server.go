@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,9 +26,14 @@ type Server struct {
 	sockets map[net.Conn]struct{}
 	clients map[*Client]struct{}
 	closing bool
-	wg      sync.WaitGroup // the accept loop and every connection goroutine
+	wg      sync.WaitGroup // the accept loop and every socket until it is torn down
 	timers  sync.WaitGroup // delayed wills and session expiries pending or running
 	pending map[*timer]struct{}
+
+	// poller serves the admitted connections whose sockets it can take;
+	// nil: every connection takes the portable path.
+	poller *poller
+	loops  int // event loops to start; 0 means none (tests)
 
 	stats stats
 	// keepAliveUnit is what one second of keep-alive lasts; tests shorten it.
@@ -43,6 +49,9 @@ type stats struct {
 	expired         atomic.Uint64
 	handshakeFailed atomic.Uint64
 	serverErrors    atomic.Uint64
+	// socketFull counts writes a socket did not take whole, so that the
+	// rest waited for it to become writable.
+	socketFull atomic.Uint64
 }
 
 // Stats is a snapshot of the broker's counters.
@@ -92,6 +101,7 @@ func New(opts Options) *Server {
 		pending:  map[*timer]struct{}{},
 
 		keepAliveUnit: time.Second,
+		loops:         defaultLoops(),
 	}
 }
 
@@ -106,6 +116,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	if s.ln != nil {
 		return errors.New("broker: already serving")
+	}
+	if s.loops > 0 {
+		p, err := newPoller(s, s.loops)
+		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			s.opts.Logger.Warn("no event loops; each connection reads on a goroutine of its own", "error", err)
+		}
+		s.poller = p
 	}
 	s.ln = ln
 	s.wg.Add(1)
@@ -143,24 +160,18 @@ func (s *Server) acceptLoop(ln net.Listener) {
 	}
 }
 
-// serveSocket runs one socket's TLS handshake and CONNECT and, once the
-// client is admitted, hands the connection to a goroutine of its own for
-// its read loop: the handshake's deep stack ends with this goroutine, so an
-// idle connection holds only the small stack of a blocked read.
+// serveSocket runs one socket's TLS handshake and CONNECT and hands the
+// admitted connection to the poller (or, when the poller cannot take its
+// socket, to a reader goroutine of its own). The handshake's deep stack
+// ends with this goroutine.
 func (s *Server) serveSocket(nc net.Conn) {
-	admitted := false
-	defer func() {
-		if !admitted {
-			s.forgetSocket(nc)
-			s.wg.Done()
-		}
-	}()
 	deadline := time.Now().Add(s.opts.ConnectTimeout)
 	_ = nc.SetDeadline(deadline)
+	w := newWire(nc)
 	var tc *tls.Conn
-	conn := nc
+	var conn net.Conn = w
 	if s.opts.TLS != nil {
-		tc = tls.Server(nc, s.opts.TLS)
+		tc = tls.Server(w, s.opts.TLS)
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		err := tc.HandshakeContext(ctx)
 		cancel()
@@ -168,22 +179,25 @@ func (s *Server) serveSocket(nc net.Conn) {
 			s.stats.handshakeFailed.Add(1)
 			s.opts.Logger.Debug("TLS handshake failed", "remote", nc.RemoteAddr().String(), "error", err)
 			_ = nc.Close()
+			s.forgetSocket(nc)
+			s.wg.Done()
 			return
 		}
 		conn = tc
 	}
-	c := s.connect(conn, tc)
+	c := s.connect(w, conn, tc)
 	if c == nil {
-		_ = conn.Close()
+		_ = nc.Close()
+		s.forgetSocket(nc)
+		s.wg.Done()
 		return
 	}
-	admitted = true
-	go func() {
-		defer s.wg.Done()
-		defer s.forgetSocket(nc)
-		c.readLoop()
-		s.teardown(c)
-	}()
+	if c.w.fd >= 0 {
+		s.forgetSocket(nc)
+		s.poller.add(c)
+		return
+	}
+	go s.serveBlocking(c)
 }
 
 // forgetSocket drops a socket that has ended from the set Close closes.
@@ -212,16 +226,6 @@ func (s *Server) removeClient(c *Client) {
 		s.stats.connected.Add(-1)
 	}
 	s.mu.Unlock()
-}
-
-// sleep waits d or until c's socket closes.
-func (s *Server) sleep(c *Client, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-c.gone:
-	}
 }
 
 // Close stops accepting, sends every MQTT 5 client DISCONNECT 0x8B
@@ -262,10 +266,20 @@ func (s *Server) Close() error {
 		for nc := range s.sockets {
 			_ = nc.Close()
 		}
+		clients = clients[:0]
+		for c := range s.clients {
+			clients = append(clients, c)
+		}
 		s.mu.Unlock()
+		for _, c := range clients {
+			c.closeSocket()
+		}
 		<-done
 	}
 	t.Stop()
+	if s.poller != nil {
+		s.poller.stop()
+	}
 	s.stopTimers()
 	return err
 }
@@ -292,3 +306,8 @@ func (s *Server) Publish(topic string, payload []byte) {
 // HasSubscribers reports whether any subscription matches topic, so that a
 // publisher can skip building a message nobody would receive.
 func (s *Server) HasSubscribers(topic string) bool { return s.index.hasMatch(topic) }
+
+// defaultLoops is the number of event loops: one per P but one, so that a
+// P stays free for the goroutines that are not loops (commits, timers, the
+// collector) while the loops block in epoll_wait; at least one.
+func defaultLoops() int { return max(1, runtime.GOMAXPROCS(0)-1) }
