@@ -23,15 +23,26 @@ func (r *recorder) Subscribed(*Client, []string)               {}
 func (r *recorder) Unsubscribed(*Client, []string)             {}
 func (r *recorder) Disconnected(_ *Client, d DisconnectReason) { r.reasons <- d }
 
-// startPlain serves a broker over plain TCP on a loopback port.
-func startPlain(t *testing.T, opts Options) (*Server, string) {
+// startOn serves a broker over plain TCP on a loopback port with loops
+// event loops (0: every connection on a goroutine of its own).
+func startOn(t *testing.T, opts Options, loops int) (*Server, string) {
+	t.Helper()
+	return serveOn(t, opts, loops, nil)
+}
+
+// serveOn is startOn with the listener wrapped by wrap, when not nil.
+func serveOn(t *testing.T, opts Options, loops int, wrap func(net.Listener) net.Listener) (*Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if wrap != nil {
+		ln = wrap(ln)
+	}
 	s := New(opts)
 	s.keepAliveUnit = 10 * time.Millisecond
+	s.loops = loops
 	if err := s.Serve(ln); err != nil {
 		t.Fatal(err)
 	}
@@ -75,35 +86,37 @@ func dialPlainAs(t *testing.T, addr, clientID string, version byte, ka uint16) (
 // reason MQTT_KEEP_ALIVE_TIMEOUT, and that PINGREQs keep it alive. The
 // keep-alive unit is 10 ms here, so the AWS minimum of 30 s lasts 300 ms.
 func TestKeepAliveTimeoutAtOneAndAHalf(t *testing.T) {
-	rec := &recorder{reasons: make(chan DisconnectReason, 4)}
-	_, addr := startPlain(t, Options{Lifecycle: rec})
-	conn, r := dialPlain(t, addr, 5, 30)
-	// Pinging every 200 ms (two thirds of the keep-alive) keeps it up.
-	for range 5 {
-		time.Sleep(200 * time.Millisecond)
-		if _, err := conn.Write([]byte{packets.Pingreq << 4, 0}); err != nil {
-			t.Fatal(err)
+	forEachPath(t, func(t *testing.T, loops int) {
+		rec := &recorder{reasons: make(chan DisconnectReason, 4)}
+		_, addr := startOn(t, Options{Lifecycle: rec}, loops)
+		conn, r := dialPlain(t, addr, 5, 30)
+		// Pinging every 200 ms (two thirds of the keep-alive) keeps it up.
+		for range 5 {
+			time.Sleep(200 * time.Millisecond)
+			if _, err := conn.Write([]byte{packets.Pingreq << 4, 0}); err != nil {
+				t.Fatal(err)
+			}
+			if fh, _, err := readPacket(r); err != nil || fh.Type != packets.Pingresp {
+				t.Fatalf("PINGRESP: %v %v", fh, err)
+			}
 		}
-		if fh, _, err := readPacket(r); err != nil || fh.Type != packets.Pingresp {
-			t.Fatalf("PINGRESP: %v %v", fh, err)
+		start := time.Now()
+		fh, body, err := readPacket(r)
+		if err != nil || fh.Type != packets.Disconnect || len(body) == 0 || body[0] != codeKeepAliveTimeout {
+			t.Fatalf("got %v %x %v, want DISCONNECT 0x8D", fh, body, err)
 		}
-	}
-	start := time.Now()
-	fh, body, err := readPacket(r)
-	if err != nil || fh.Type != packets.Disconnect || len(body) == 0 || body[0] != codeKeepAliveTimeout {
-		t.Fatalf("got %v %x %v, want DISCONNECT 0x8D", fh, body, err)
-	}
-	if d := time.Since(start); d < 440*time.Millisecond || d > 2*time.Second {
-		t.Fatalf("disconnected after %v of silence, want 1.5 keep-alives (450 ms)", d)
-	}
-	select {
-	case reason := <-rec.reasons:
-		if reason != ReasonKeepAliveTimeout || reason.String() != "MQTT_KEEP_ALIVE_TIMEOUT" {
-			t.Fatalf("reason %v", reason)
+		if d := time.Since(start); d < 440*time.Millisecond || d > 2*time.Second {
+			t.Fatalf("disconnected after %v of silence, want 1.5 keep-alives (450 ms)", d)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no Disconnected call")
-	}
+		select {
+		case reason := <-rec.reasons:
+			if reason != ReasonKeepAliveTimeout || reason.String() != "MQTT_KEEP_ALIVE_TIMEOUT" {
+				t.Fatalf("reason %v", reason)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no Disconnected call")
+		}
+	})
 }
 
 // TestClientThatNeverReadsIsDisconnected checks that a client that stops
@@ -114,45 +127,47 @@ func TestKeepAliveTimeoutAtOneAndAHalf(t *testing.T) {
 // fills its own bounded queue instead: TestFanoutOverloadDoesNotStallShadows
 // in the emulator.)
 func TestClientThatNeverReadsIsDisconnected(t *testing.T) {
-	rec := &recorder{reasons: make(chan DisconnectReason, 4)}
-	_, addr := startPlain(t, Options{Lifecycle: rec, WriteTimeout: 300 * time.Millisecond})
-	conn, r := dialPlain(t, addr, 4, 1200)
-	var b bytes.Buffer
-	sub := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, ProtocolVersion: 4, PacketID: 1,
-		Filters: packets.Subscriptions{{Filter: "loop/x"}}}
-	if err := sub.SubscribeEncode(&b); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Write(b.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	if fh, _, err := readPacket(r); err != nil || fh.Type != packets.Suback {
-		t.Fatalf("SUBACK: %v %v", fh, err)
-	}
-	b.Reset()
-	pub := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, ProtocolVersion: 4, TopicName: "loop/x",
-		Payload: make([]byte, 64<<10)}
-	if err := pub.PublishEncode(&b); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetWriteDeadline(time.Now().Add(20 * time.Second))
-	start := time.Now()
-	for {
+	forEachPath(t, func(t *testing.T, loops int) {
+		rec := &recorder{reasons: make(chan DisconnectReason, 4)}
+		_, addr := startOn(t, Options{Lifecycle: rec, WriteTimeout: 300 * time.Millisecond}, loops)
+		conn, r := dialPlain(t, addr, 4, 1200)
+		var b bytes.Buffer
+		sub := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, ProtocolVersion: 4, PacketID: 1,
+			Filters: packets.Subscriptions{{Filter: "loop/x"}}}
+		if err := sub.SubscribeEncode(&b); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := conn.Write(b.Bytes()); err != nil {
-			break // the broker closed the connection
+			t.Fatal(err)
 		}
-	}
-	select {
-	case reason := <-rec.reasons:
-		if reason != ReasonConnectionLost {
-			t.Fatalf("reason %v, want CONNECTION_LOST", reason)
+		if fh, _, err := readPacket(r); err != nil || fh.Type != packets.Suback {
+			t.Fatalf("SUBACK: %v %v", fh, err)
 		}
-		if d := time.Since(start); d > 10*time.Second {
-			t.Fatalf("disconnected after %v", d)
+		b.Reset()
+		pub := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, ProtocolVersion: 4, TopicName: "loop/x",
+			Payload: make([]byte, 64<<10)}
+		if err := pub.PublishEncode(&b); err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no Disconnected call")
-	}
+		_ = conn.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		start := time.Now()
+		for {
+			if _, err := conn.Write(b.Bytes()); err != nil {
+				break // the broker closed the connection
+			}
+		}
+		select {
+		case reason := <-rec.reasons:
+			if reason != ReasonConnectionLost {
+				t.Fatalf("reason %v, want CONNECTION_LOST", reason)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Fatalf("disconnected after %v", d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no Disconnected call")
+		}
+	})
 }
 
 // panicky is a Handler with a fault: a publish to "boom" panics.
