@@ -162,10 +162,13 @@ type loop struct {
 	epfd int
 	wake [2]int // a pipe: a byte written to wake[1] wakes the loop
 
+	// mu guards the lists below and the wake pipe's life: once exited is
+	// set the pipe is closed and nothing is posted.
 	mu       sync.Mutex
 	joining  []*Client // admitted, to register and read
 	resuming []*Client // their byte-rate pause is over
 	stopping bool
+	exited   bool
 
 	// Owned by the loop's goroutine.
 	slots   []*Client
@@ -200,29 +203,46 @@ func (l *loop) closeFDs() {
 }
 
 // post gives c to the loop: to join it, or to read again after a pause.
+// A loop that has exited (the server closed) takes nothing.
 func (l *loop) post(c *Client, resume bool) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.exited {
+		return
+	}
 	if resume {
 		l.resuming = append(l.resuming, c)
 	} else {
 		l.joining = append(l.joining, c)
 	}
-	l.mu.Unlock()
-	l.poke()
+	l.pokeLocked()
 }
 
-func (l *loop) poke() { _, _ = syscall.Write(l.wake[1], []byte{1}) }
+var wakeByte = []byte{1}
+
+// pokeLocked wakes the loop; the caller holds mu.
+func (l *loop) pokeLocked() { _, _ = syscall.Write(l.wake[1], wakeByte) }
 
 func (l *loop) stop() {
 	l.mu.Lock()
-	l.stopping = true
+	defer l.mu.Unlock()
+	if !l.exited {
+		l.stopping = true
+		l.pokeLocked()
+	}
+}
+
+// exit closes the loop's descriptors once nothing can post to it.
+func (l *loop) exit() {
+	l.mu.Lock()
+	l.exited = true
 	l.mu.Unlock()
-	l.poke()
+	l.closeFDs()
 }
 
 // run is the loop's goroutine.
 func (l *loop) run() {
-	defer l.closeFDs()
+	defer l.exit()
 	period := min(l.srv.keepAliveUnit, time.Second)
 	nextSweep := time.Now().Add(period)
 	lastYield := time.Now()
