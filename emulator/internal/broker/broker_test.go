@@ -183,8 +183,12 @@ func (panicky) Published(_ *Client, topic string, _ []byte) {
 // handled closes that connection with SERVER_ERROR (MQTT 5: DISCONNECT
 // 0x80; 3.1.1: the socket), and the broker goes on serving the others.
 func TestPanicInHandlingClosesOnlyThatConnection(t *testing.T) {
+	forEachPath(t, func(t *testing.T, loops int) { panicClosesOnlyThatConnection(t, loops) })
+}
+
+func panicClosesOnlyThatConnection(t *testing.T, loops int) {
 	rec := &recorder{reasons: make(chan DisconnectReason, 4)}
-	s, addr := startPlain(t, Options{Lifecycle: rec, Handler: panicky{}})
+	s, addr := startOn(t, Options{Lifecycle: rec, Handler: panicky{}}, loops)
 	bystander, br := dialPlainAs(t, addr, "bystander", 5, 60)
 	publish := func(conn net.Conn, version byte, topic string) {
 		t.Helper()
