@@ -130,6 +130,14 @@ type Config struct {
 	// APIKeyType is the key CreateKeysAndCertificate makes; default
 	// fleet.KeyRSA (2048 bits), as AWS's.
 	APIKeyType fleet.KeyType
+	// EventLoops is how many epoll event loops serve the broker's
+	// established connections on Linux: 0 means one per CPU the Go runtime
+	// uses but one (none on one CPU); negative means none, a goroutine per
+	// connection, the choice when a load generator shares the emulator's
+	// process (a loop blocked in epoll_wait holds a scheduler slot until
+	// the runtime's monitor takes it back, up to 10 ms later, and the
+	// generator would measure that as latency).
+	EventLoops int
 	// DataEndpoint is the address DescribeEndpoint returns for the data
 	// endpoint; default the MQTT listener's address (an unspecified host
 	// becomes 127.0.0.1). Unlike AWS's, it carries the port.

@@ -148,6 +148,7 @@ func (e *Emulator) Start() error {
 		WillOnDisconnectWithWill:  e.cfg.WillOnDisconnectWithWill,
 		WillDelay:                 e.cfg.WillDelay,
 		SessionExpiry:             e.cfg.SessionExpiry,
+		EventLoops:                e.cfg.EventLoops,
 		Logger:                    newBrokerLogger(e.cfg.Logger),
 	}
 	if e.cfg.Limits == LimitsAWS {

@@ -73,6 +73,10 @@ func startEmbedded(ctx context.Context, s *scenario.Scenario, logw io.Writer) (*
 		// The data directory is temporary and removed after the run:
 		// fsyncing every update would cost the run and keep nothing.
 		Durability: emulator.DurabilityOff,
+		// The generator shares the process: a goroutine per connection
+		// rather than event loops, whose blocking waits would hold its
+		// scheduler slots.
+		EventLoops: -1,
 		Logger:     slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {

@@ -71,6 +71,15 @@ type Options struct {
 	// default 4 MiB.
 	MaxQueuedBytes int
 
+	// EventLoops is how many epoll event loops serve established
+	// connections (Linux): 0 means one per P but one (none with a single
+	// P); negative means none, a goroutine per connection. A loop waits in a
+	// blocking epoll_wait, whose P the runtime takes back only when its
+	// monitor next looks (up to 10 ms), so a broker that shares its
+	// process with latency-sensitive goroutines (a load generator) is
+	// better served without.
+	EventLoops int
+
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.

@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -246,5 +247,21 @@ func TestPartialTLSRecordIsKeptAcrossReadPasses(t *testing.T) {
 	}
 	if r := DisconnectReason(c.reason.Load()); r != ReasonConnectionLost {
 		t.Fatalf("reason %v, want CONNECTION_LOST", r)
+	}
+}
+
+func TestEventLoopsOption(t *testing.T) {
+	tests := []struct {
+		option, want int
+	}{
+		{3, 3},
+		{1, 1},
+		{-1, 0},
+		{0, runtime.GOMAXPROCS(0) - 1},
+	}
+	for _, tt := range tests {
+		if got := loopsFor(tt.option); got != tt.want {
+			t.Errorf("EventLoops %d: %d loops, want %d", tt.option, got, tt.want)
+		}
 	}
 }

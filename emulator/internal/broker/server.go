@@ -101,8 +101,19 @@ func New(opts Options) *Server {
 		pending:  map[*timer]struct{}{},
 
 		keepAliveUnit: time.Second,
-		loops:         defaultLoops(),
+		loops:         loopsFor(opts.EventLoops),
 	}
+}
+
+// loopsFor is the number of event loops Options.EventLoops asks for.
+func loopsFor(n int) int {
+	switch {
+	case n > 0:
+		return n
+	case n < 0:
+		return 0
+	}
+	return defaultLoops()
 }
 
 func (s *Server) now() int64 { return s.opts.Now().UnixNano() }
@@ -308,6 +319,7 @@ func (s *Server) Publish(topic string, payload []byte) {
 func (s *Server) HasSubscribers(topic string) bool { return s.index.hasMatch(topic) }
 
 // defaultLoops is the number of event loops: one per P but one, so that a
-// P stays free for the goroutines that are not loops (commits, timers, the
-// collector) while the loops block in epoll_wait; at least one.
-func defaultLoops() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+// P stays free for the goroutines that are not loops (commits, timers,
+// handshakes, the collector) while the loops block in epoll_wait; none
+// with a single P, which a blocked loop would hold from all of them.
+func defaultLoops() int { return runtime.GOMAXPROCS(0) - 1 }

@@ -22,7 +22,9 @@ func testFleet(t *testing.T, things, observers int, mod func(*emulator.Config)) 
 	dir := t.TempDir()
 	ecfg := emulator.Config{
 		DataDir: filepath.Join(dir, "data"), Listen: "127.0.0.1:0", HashMatchesDollar: true,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// In the generator's process, as the embedded emulator of a run.
+		EventLoops: -1,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mod != nil {
 		mod(&ecfg)
