@@ -8,6 +8,7 @@
 #   PROTOCOL=mqtt311 docs/bench/generator-cpu.sh 5000
 #
 # BIN is the shadowload binary (go build -o shadowload ./cmd/shadowload),
+# EMU_BIN the one serving the emulator (default BIN, to compare builds),
 # WORK a directory for the data (the fleet is provisioned once), PROTOCOL
 # the fleet's protocol (mqtt5, mqtt311, or a mix such as mqtt5:70,mqtt311:30),
 # THINGS the fleet size (default 2000), RUN_ARGS extra flags for run (e.g.
@@ -17,13 +18,14 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 BIN=${BIN:-../../shadowload}
+EMU_BIN=${EMU_BIN:-$BIN}
 WORK=${WORK:-/tmp/shadowload-bench}
 RATE=${1:?usage: generator-cpu.sh RATE}
 PORT=${PORT:-18886}
 PROTOCOL=${PROTOCOL:-mqtt5}
 THINGS=${THINGS:-2000}
 [ -d "$WORK/data/bundles" ] || "$BIN" provision --data "$WORK/data" --things 2000 --quiet
-"$BIN" emulator --data "$WORK/data" --listen 127.0.0.1:$PORT --limits none ${EMU_FLAGS:-} >"$WORK/emulator.log" 2>&1 &
+"$EMU_BIN" emulator --data "$WORK/data" --listen 127.0.0.1:$PORT --limits none ${EMU_FLAGS:-} >"$WORK/emulator.log" 2>&1 &
 EMU=$!
 sleep 1
 PROTO_FLAG=()
