@@ -50,6 +50,18 @@ func waitSubscribed(t *testing.T, e *Emulator, topic string) {
 	t.Fatalf("nobody subscribed to %s", topic)
 }
 
+// waitNoSubscriber waits until no subscription matches topic.
+func waitNoSubscriber(t *testing.T, e *Emulator, topic string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.srv.HasSubscribers(topic) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a subscription to %s outlived its client", topic)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestMosquittoClientsPublishAndSubscribe(t *testing.T) {
 	needMosquitto(t)
 	e := startEmulator(t, nil)
@@ -58,6 +70,9 @@ func TestMosquittoClientsPublishAndSubscribe(t *testing.T) {
 	topic := "$aws/things/thing-a/shadow/custom"
 	for _, v := range []string{"mqttv311", "mqttv5"} {
 		t.Run(v, func(t *testing.T) {
+			// The previous round's subscriber, same client ID, must be gone,
+			// or its subscription would pass for this one's.
+			waitNoSubscriber(t, e, topic)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			sub := exec.CommandContext(ctx, "mosquitto_sub", append(mosquittoArgs(t, e, a, "thing-a", v), "-t", topic, "-C", "1", "-W", "15")...)
