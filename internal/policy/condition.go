@@ -203,6 +203,10 @@ func ipPrefixes(raw json.RawMessage, path string) ([]netip.Prefix, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %q is not an IP address or CIDR range", paths[i], s)
 			}
+			if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+				// Addresses are compared unmapped.
+				p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+			}
 			out[i] = p.Masked()
 			continue
 		}

@@ -351,7 +351,7 @@ func TestSourceIPConditions(t *testing.T) {
 	}
 	allowFrom := mustParse(t, `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":"iot:Connect","Resource":"*"},
-		{"Effect":"Allow","Action":"iot:Publish","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":["10.1.0.0/16","192.0.2.7","2001:db8::/32"]}}}]}`)
+		{"Effect":"Allow","Action":"iot:Publish","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":["10.1.0.0/16","192.0.2.7","2001:db8::/32","::ffff:198.51.100.0/120"]}}}]}`)
 	denyFrom := mustParse(t, `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["iot:Connect","iot:Subscribe"],"Resource":"*"},
 		{"Effect":"Deny","Action":"iot:Subscribe","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}`)
@@ -367,6 +367,7 @@ func TestSourceIPConditions(t *testing.T) {
 		{"the listed address", NewSet(allowFrom), Publish, "192.0.2.7", true, false},
 		{"an IPv4-mapped IPv6 address", NewSet(allowFrom), Publish, "::ffff:192.0.2.7", true, false},
 		{"in the IPv6 range", NewSet(allowFrom), Publish, "2001:db8::1", true, false},
+		{"in a range written IPv4-mapped", NewSet(allowFrom), Publish, "198.51.100.9", true, false},
 		{"outside every range", NewSet(allowFrom), Publish, "10.2.0.1", false, true},
 		{"address unknown", NewSet(allowFrom), Publish, "", false, true},
 		{"no IP condition on the action", NewSet(allowFrom), Connect, "10.2.0.1", true, false},

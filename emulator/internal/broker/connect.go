@@ -186,7 +186,11 @@ func (s *Server) connect(w *wire, nc net.Conn, tc *tls.Conn) *Client {
 // poller can take it. Bytes read past the CONNECT are kept for the first
 // read pass.
 func (s *Server) admit(c *Client) {
-	c.holdWrites()
+	// Under out.mu: Close may be disconnecting the client already, and
+	// its writes read the wire's mode.
+	o := &c.out
+	o.mu.Lock()
+	o.hold = true
 	w := c.w
 	w.buffered = true
 	if s.poller != nil {
@@ -194,6 +198,7 @@ func (s *Server) admit(c *Client) {
 			w.fd = fd
 		}
 	}
+	o.mu.Unlock()
 	if n := c.r.Buffered(); n > 0 {
 		b, _ := c.r.Peek(n)
 		c.partial = append([]byte(nil), b...)
@@ -261,5 +266,5 @@ func refuseID(nc net.Conn, version byte) {
 	refuse(nc, 4, v3IdentifierRefused)
 }
 
-// errClosed ends a read loop on purpose.
+// errClosed ends a read pass on purpose.
 var errClosed = errors.New("connection closed")

@@ -135,12 +135,13 @@ func (c *Client) canWriteLocked() bool {
 	return o.pending.front().qos == 0 || o.inUse < c.window
 }
 
-// sendCtrl queues an encoded control packet built by enc.
+// sendCtrl queues an encoded control packet built by enc. Nothing is
+// queued after a server DISCONNECT.
 func (c *Client) sendCtrl(enc func([]byte) []byte) bool {
 	o := &c.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closed || c.ctrlFullLocked() {
+	if o.closed || o.closeAfter || c.ctrlFullLocked() {
 		return false
 	}
 	o.ctrl = enc(o.ctrl)
@@ -159,12 +160,13 @@ func (c *Client) ctrlFullLocked() bool {
 	return true
 }
 
-// sendPuback queues a PUBACK and reports how many PUBACKs are queued.
+// sendPuback queues a PUBACK and reports how many PUBACKs are queued;
+// none after a server DISCONNECT.
 func (c *Client) sendPuback(id uint16, code byte) int {
 	o := &c.out
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closed || c.ctrlFullLocked() {
+	if o.closed || o.closeAfter || c.ctrlFullLocked() {
 		return 0
 	}
 	o.ctrl = appendPuback(o.ctrl, id, code, c.v5())
@@ -207,20 +209,18 @@ func (c *Client) sendDisconnect(code byte) bool {
 func (c *Client) enqueue(d delivery) bool {
 	o := &c.out
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.detached {
-		o.mu.Unlock()
 		return false
 	}
 	if o.pending.size >= c.srv.opts.MaxQueued || o.bytes+len(d.m.payload) > c.srv.opts.MaxQueuedBytes {
 		o.dropped++
-		o.mu.Unlock()
 		c.srv.stats.dropped.Add(1)
 		return true
 	}
 	o.pending.push(d)
 	o.bytes += len(d.m.payload)
 	c.flushLocked()
-	o.mu.Unlock()
 	return true
 }
 
@@ -236,9 +236,9 @@ func (c *Client) holdWrites() {
 func (c *Client) flush() {
 	o := &c.out
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	o.hold = false
 	c.flushLocked()
-	o.mu.Unlock()
 }
 
 // acked frees the in-flight slot of a PUBACK from the client.

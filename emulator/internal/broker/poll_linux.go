@@ -145,7 +145,7 @@ func (p *poller) add(c *Client) {
 	p.mu.Unlock()
 	c.poll.loop = l
 	c.poll.slot = -1
-	l.post(c, false)
+	l.post(c, postJoin)
 }
 
 // stop ends the loops; the server has no connections left.
@@ -167,8 +167,11 @@ type loop struct {
 	mu       sync.Mutex
 	joining  []*Client // admitted, to register and read
 	resuming []*Client // their byte-rate pause is over
-	stopping bool
-	exited   bool
+	// rereading: reading was off (output waiting, a pause) and is on
+	// again; what was read or buffered before raises no readiness.
+	rereading []*Client
+	stopping  bool
+	exited    bool
 
 	// Owned by the loop's goroutine.
 	slots   []*Client
@@ -202,18 +205,30 @@ func (l *loop) closeFDs() {
 	_ = syscall.Close(l.epfd)
 }
 
-// post gives c to the loop: to join it, or to read again after a pause.
-// A loop that has exited (the server closed) takes nothing.
-func (l *loop) post(c *Client, resume bool) {
+// postKind says why a connection is posted to its loop.
+type postKind uint8
+
+const (
+	postJoin   postKind = iota // admitted: register and read
+	postResume                 // the byte-rate pause is over
+	postReread                 // reading is on again: handle what is held
+)
+
+// post gives c to the loop. A loop that has exited (the server closed)
+// takes nothing.
+func (l *loop) post(c *Client, kind postKind) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.exited {
 		return
 	}
-	if resume {
-		l.resuming = append(l.resuming, c)
-	} else {
+	switch kind {
+	case postJoin:
 		l.joining = append(l.joining, c)
+	case postResume:
+		l.resuming = append(l.resuming, c)
+	case postReread:
+		l.rereading = append(l.rereading, c)
 	}
 	l.pokeLocked()
 }
@@ -271,14 +286,19 @@ func (l *loop) run() {
 			l.event(l.slots[slot], ev.Events)
 		}
 		l.mu.Lock()
-		joining, resuming, stopping := l.joining, l.resuming, l.stopping
-		l.joining, l.resuming = nil, nil
+		joining, resuming, rereading, stopping := l.joining, l.resuming, l.rereading, l.stopping
+		l.joining, l.resuming, l.rereading = nil, nil, nil
 		l.mu.Unlock()
 		for _, c := range joining {
 			l.join(c)
 		}
 		for _, c := range resuming {
 			l.resume(c)
+		}
+		for _, c := range rereading {
+			if !c.poll.finished {
+				l.event(c, syscall.EPOLLIN)
+			}
 		}
 		if stopping {
 			for _, c := range l.slots {
@@ -350,7 +370,7 @@ func (l *loop) read(c *Client) {
 		o.readPaused = true
 		c.pollChangedLocked()
 		o.mu.Unlock()
-		time.AfterFunc(end.pause, func() { l.post(c, true) })
+		time.AfterFunc(end.pause, func() { l.post(c, postResume) })
 	}
 }
 
@@ -492,6 +512,12 @@ func (c *Client) pollChangedLocked() {
 	if ev == p.events {
 		return
 	}
+	reread := ev&syscall.EPOLLIN != 0 && p.events&syscall.EPOLLIN == 0
 	p.events = ev
 	_ = syscall.EpollCtl(p.loop.epfd, syscall.EPOLL_CTL_MOD, c.w.fd, c.pollEvent(ev))
+	if reread {
+		// Packets read before reading stopped, and TLS records already
+		// buffered, raise no readiness: the loop looks at them itself.
+		p.loop.post(c, postReread)
+	}
 }

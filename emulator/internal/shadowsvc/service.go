@@ -239,12 +239,33 @@ func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 		return true
 	}
 	e := s.lockEntry(key{thing: t.Thing, name: t.Shadow})
+	commit, ok := s.handleLocked(e, c, t, payload)
+	if !ok {
+		return true
+	}
+
+	// Once this request's state is durable, every response before it on
+	// this shadow is too; publish them all unless another goroutine is.
+	if commit.Done() {
+		s.drain(e)
+	} else {
+		s.await(commit, e)
+	}
+	return true
+}
+
+// handleLocked answers a request on shadow e, whose lock the caller took
+// and which is released on return, a panic included (the broker survives a
+// panic in a packet's handling, and a shadow left locked would stall every
+// later request for it): the response is queued on e.out and the commit it
+// waits for returned. ok is false when the service closed meanwhile.
+func (s *Service) handleLocked(e *entry, c *Conn, t shadow.Topic, payload []byte) (commit wal.Ticket, ok bool) {
+	defer e.mu.Unlock()
 	// Close takes every shadow's lock after setting closed, before it
 	// closes the log, so a request that gets here afterwards must not
 	// change anything.
 	if s.closed.Load() {
-		e.mu.Unlock()
-		return true
+		return wal.Ticket{}, false
 	}
 	now := s.now()
 	at := int64(now.Sub(s.start))
@@ -276,18 +297,9 @@ func (s *Service) Handle(c *Conn, topic string, payload []byte) bool {
 		r.due = max(int64(due), e.lastDue)
 		e.lastDue = r.due
 	}
-	commit := e.logged
+	commit = e.logged
 	e.out = append(e.out, outgoing{r: r, commit: commit})
-	e.mu.Unlock()
-
-	// Once this request's state is durable, every response before it on
-	// this shadow is too; publish them all unless another goroutine is.
-	if commit.Done() {
-		s.drain(e)
-	} else {
-		s.await(commit, e)
-	}
-	return true
+	return commit, true
 }
 
 // lockEntry returns the live entry of shadow k, locked: an entry removed
