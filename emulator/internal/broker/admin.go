@@ -6,8 +6,8 @@ package broker
 // API_INITIATED_DISCONNECT and the Last Will is published unless
 // preventWill. With cleanSession a persistent session ends with the
 // connection instead of waiting for its resumption; a clean session ends
-// either way. It reports whether clientID had a live connection, and does
-// not wait for it to close.
+// either way. It reports whether clientID had a live connection (one not
+// already ending), and does not wait for it to close.
 func (s *Server) DisconnectClient(clientID string, cleanSession, preventWill bool) bool {
 	s.sessMu.Lock()
 	sess := s.sessions[clientID]
@@ -21,7 +21,8 @@ func (s *Server) DisconnectClient(clientID string, cleanSession, preventWill boo
 		sess.expiry = 0
 	}
 	sess.mu.Unlock()
-	if c == nil {
+	if c == nil || c.reason.Load() != 0 {
+		// No connection, or one already ending.
 		return false
 	}
 	if preventWill {
