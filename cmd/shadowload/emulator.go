@@ -44,13 +44,13 @@ shadow service, so a load tester can be checked against injected numbers.
 HTTP API (--api-listen): AWS IoT's control plane (things, certificates,
 policies, attachments, DescribeEndpoint) and data plane (Get, Update and
 DeleteThingShadow, classic and named, ListNamedShadowsForThing, Publish,
-DeleteConnection) over
-HTTPS with the emulator's CA, AWS's URIs, shapes and error types. Every
-request must be SigV4-signed with --access-key-id and --secret-access-key
-for --region; the AWS CLI, the AWS SDKs and "shadowload provision --target
-aws" work against it with --endpoint-url https://ADDR and --ca-bundle
-DATA/ca/root-ca.pem. A REST shadow update publishes accepted, documents and
-delta on MQTT as an MQTT update does. Registry changes over HTTP go to DATA
+DeleteConnection) over HTTPS with the emulator's CA, AWS's URIs, shapes and
+error types. Every request must be SigV4-signed with --access-key-id and
+--secret-access-key for --region; the AWS CLI, the AWS SDKs and "shadowload
+provision --target aws" work against it with --endpoint-url https://ADDR and
+--ca-bundle DATA/ca/root-ca.pem. A REST shadow update publishes accepted,
+documents and delta on MQTT as an MQTT update does; DeleteConnection
+disconnects a client (lifecycle reason API_INITIATED_DISCONNECT). Registry changes over HTTP go to DATA
 like provision's. With --limits aws the control-plane rate quotas apply
 (400 ThrottlingException).
 
