@@ -130,15 +130,7 @@ func TestClientIDTakeoverDisconnectsTheFirst(t *testing.T) {
 	id := provision(t, e, "thing-1", "thing", perThingPolicy)
 	first := dial5(t, e, id, "thing-1")
 	second := dial5(t, e, id, "thing-1")
-	select {
-	case d := <-first.disconnects:
-		if d.ReasonCode != 0x8E {
-			t.Fatalf("DISCONNECT %s, want 0x8E Session taken over", mqttc.ReasonString(d.ReasonCode))
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("first connection got no DISCONNECT")
-	}
-	first.expectClosed(t)
+	first.expectServerDisconnect(t, 0x8E)
 	if code := second.publish(t, "$aws/things/thing-1/shadow/get", nil, false); code != 0 {
 		t.Fatalf("second connection PUBACK %s", mqttc.ReasonString(code))
 	}
@@ -164,15 +156,7 @@ func TestInactiveCertificateClosesLiveConnection(t *testing.T) {
 			if err := reg.SetCertificateStatus(id.certID, StatusInactive); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case d := <-c.disconnects:
-				if d.ReasonCode != 0x98 {
-					t.Fatalf("DISCONNECT %s, want 0x98", mqttc.ReasonString(d.ReasonCode))
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("no DISCONNECT after the certificate left ACTIVE")
-			}
-			c.expectClosed(t)
+			c.expectServerDisconnect(t, 0x98)
 			if code := other.publish(t, "$aws/things/thing-2/shadow/get", nil, false); code != 0 {
 				t.Fatalf("bystander PUBACK %s", mqttc.ReasonString(code))
 			}

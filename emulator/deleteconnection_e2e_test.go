@@ -52,15 +52,7 @@ func TestDeleteConnectionDisconnectsAsAWSDoes(t *testing.T) {
 			if err := api.DeleteConnection(ctx, id, tc.cleanSession, tc.preventWil); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case d := <-c.disconnects:
-				if d.ReasonCode != 0x98 {
-					t.Errorf("DISCONNECT reason 0x%02x, want 0x98 (Administrative action)", d.ReasonCode)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("no DISCONNECT from the server")
-			}
-			c.expectClosed(t)
+			c.expectServerDisconnect(t, 0x98)
 			ev := w.expectEvent(t, "$aws/events/presence/disconnected/"+id)
 			if ev.DisconnectReason != "API_INITIATED_DISCONNECT" || ev.ClientInitiatedDisconnect == nil || *ev.ClientInitiatedDisconnect {
 				t.Errorf("disconnected event %+v, want API_INITIATED_DISCONNECT, clientInitiatedDisconnect false", ev)

@@ -211,6 +211,21 @@ func (c *client5) expectNoMessage(t testing.TB, topic string) {
 	}
 }
 
+// expectServerDisconnect waits for the server's DISCONNECT, which must
+// carry code, and then for the connection to end.
+func (c *client5) expectServerDisconnect(t testing.TB, code byte) {
+	t.Helper()
+	select {
+	case d := <-c.disconnects:
+		if d.ReasonCode != code {
+			t.Fatalf("DISCONNECT %s, want %s", mqttc.ReasonString(d.ReasonCode), mqttc.ReasonString(code))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no DISCONNECT %s from the server", mqttc.ReasonString(code))
+	}
+	c.expectClosed(t)
+}
+
 // expectClosed waits until the client's connection ends.
 func (c *client5) expectClosed(t testing.TB) {
 	t.Helper()

@@ -259,15 +259,7 @@ func TestDisconnectOnThrottleClosesOverRateConnections(t *testing.T) {
 				break
 			}
 		}
-		select {
-		case d := <-c.disconnects:
-			if d.ReasonCode != 0x97 {
-				t.Errorf("DISCONNECT 0x%02x, want 0x97 (Quota exceeded)", d.ReasonCode)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("no DISCONNECT after publishing over the rate")
-		}
-		c.expectClosed(t)
+		c.expectServerDisconnect(t, 0x97)
 		if ev := w.expectEvent(t, "$aws/events/presence/disconnected/fast-5"); ev.DisconnectReason != "THROTTLED" {
 			t.Errorf("disconnectReason %q, want THROTTLED", ev.DisconnectReason)
 		}
