@@ -56,6 +56,18 @@ type rawClient struct {
 // sends soon fills it.
 func dialRaw(t testing.TB, addr, clientID string, version byte, rcvBuf int) *rawClient {
 	t.Helper()
+	c := sendConnect(t, addr, clientID, version, true, rcvBuf)
+	if fh, _ := c.next(); fh.Type != packets.Connack {
+		t.Fatalf("%s: got %v, want CONNACK", clientID, fh)
+	}
+	return c
+}
+
+// sendConnect opens a socket (its receive buffer rcvBuf bytes when > 0)
+// and sends CONNECT with then, in the same write, the bytes of extra; it
+// does not wait for the CONNACK.
+func sendConnect(t testing.TB, addr, clientID string, version byte, clean bool, rcvBuf int, extra ...byte) *rawClient {
+	t.Helper()
 	d := net.Dialer{}
 	if rcvBuf > 0 {
 		d.Control = func(_, _ string, rc syscall.RawConn) error {
@@ -74,10 +86,10 @@ func dialRaw(t testing.TB, addr, clientID string, version byte, rcvBuf int) *raw
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	c := &rawClient{t: t, conn: conn, r: bufio.NewReader(conn), version: version}
-	c.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: version,
-		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: clientID, Keepalive: 1200, Clean: true}})
-	if fh, _ := c.next(); fh.Type != packets.Connack {
-		t.Fatalf("%s: got %v, want CONNACK", clientID, fh)
+	b := encode(t, &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: version,
+		Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: clientID, Keepalive: 1200, Clean: clean}})
+	if _, err := conn.Write(append(b, extra...)); err != nil {
+		t.Fatal(err)
 	}
 	return c
 }

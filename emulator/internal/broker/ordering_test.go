@@ -1,11 +1,7 @@
 package broker
 
 import (
-	"bufio"
-	"context"
-	"net"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,31 +50,7 @@ func TestNothingFollowsAServerDisconnect(t *testing.T) {
 func TestPacketsHeldWhileOutputWaitsAreHandled(t *testing.T) {
 	forEachPath(t, func(t *testing.T, loops int) {
 		_, addr := serveOn(t, Options{ReplayPerSecond: -1}, loops, withSmallSendBuffers)
-		connect := func(clean bool, rcvBuf int, extra ...byte) *rawClient {
-			d := net.Dialer{}
-			if rcvBuf > 0 {
-				d.Control = func(_, _ string, rc syscall.RawConn) error {
-					var serr error
-					if err := rc.Control(func(fd uintptr) { serr = setRcvBuf(fd, rcvBuf) }); err != nil {
-						return err
-					}
-					return serr
-				}
-			}
-			conn, err := d.DialContext(context.Background(), "tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = conn.Close() })
-			c := &rawClient{t: t, conn: conn, r: bufio.NewReader(conn), version: 4}
-			b := encode(t, &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 4,
-				Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), ClientIdentifier: "resumer", Keepalive: 1200, Clean: clean}})
-			if _, err := conn.Write(append(b, extra...)); err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}
-		first := connect(false, 0)
+		first := sendConnect(t, addr, "resumer", 4, false, 0)
 		if fh, _ := first.next(); fh.Type != packets.Connack {
 			t.Fatalf("got %v, want CONNACK", fh)
 		}
@@ -93,7 +65,7 @@ func TestPacketsHeldWhileOutputWaitsAreHandled(t *testing.T) {
 			pub.publish("data/x", payload, 1, id)
 			pub.puback(id)
 		}
-		again := connect(false, 4096, packets.Pingreq<<4, 0)
+		again := sendConnect(t, addr, "resumer", 4, false, 4096, packets.Pingreq<<4, 0)
 		time.Sleep(200 * time.Millisecond) // the stored messages fill the socket
 		for n := 0; ; n++ {
 			fh, _ := again.next()

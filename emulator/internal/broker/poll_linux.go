@@ -32,35 +32,23 @@ import (
 // errWouldBlock is readFD's and writeFD's EAGAIN.
 var errWouldBlock error = syscall.EAGAIN
 
-func readFD(fd int, p []byte) (int, error) {
-	for {
-		n, err := syscall.Read(fd, p)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			if err == syscall.EAGAIN {
-				return 0, errWouldBlock
-			}
-			return 0, err
-		}
-		return n, nil
-	}
-}
+func readFD(fd int, p []byte) (int, error)  { return nonBlocking(syscall.Read, fd, p) }
+func writeFD(fd int, p []byte) (int, error) { return nonBlocking(syscall.Write, fd, p) }
 
-func writeFD(fd int, p []byte) (int, error) {
+// nonBlocking makes one read or write on a non-blocking descriptor,
+// retried when interrupted; EAGAIN is errWouldBlock.
+func nonBlocking(op func(int, []byte) (int, error), fd int, p []byte) (int, error) {
 	for {
-		n, err := syscall.Write(fd, p)
-		if err == syscall.EINTR {
+		n, err := op(fd, p)
+		switch err {
+		case nil:
+			return n, nil
+		case syscall.EINTR:
 			continue
+		case syscall.EAGAIN:
+			return 0, errWouldBlock
 		}
-		if err != nil {
-			if err == syscall.EAGAIN {
-				return 0, errWouldBlock
-			}
-			return 0, err
-		}
-		return n, nil
+		return 0, err
 	}
 }
 
