@@ -6,14 +6,6 @@ import (
 	"github.com/shadowload/shadowload/internal/policy"
 )
 
-// Reason codes of refused connects.
-const (
-	codeNotAuthorized = 0x87
-	// codeAdministrative closes the connections of a certificate that left
-	// ACTIVE.
-	codeAdministrative = 0x98
-)
-
 // Connect identifies the client by its certificate, checks the certificate
 // is registered and ACTIVE, that iot:Connect allows the client ID and that
 // its Last Will may be published (iot:Publish, and iot:RetainPublish for a
@@ -67,7 +59,7 @@ func (h *awsSide) Connect(c *broker.Client, will *broker.Will) byte {
 func (h *awsSide) refuse(c *broker.Client, why string) byte {
 	h.refusedConnects.Add(1)
 	h.log.Debug("connect refused", "client", c.ID, "remote", c.Remote.String(), "reason", why)
-	return codeNotAuthorized
+	return broker.CodeNotAuthorized
 }
 
 // track and untrack keep the live connections of each certificate, so a
@@ -81,7 +73,7 @@ func (h *awsSide) track(c *broker.Client, cs *connState) {
 	cc.clients[c] = struct{}{}
 	cc.mu.Unlock()
 	if status, _, _, ok := h.reg.policySet(cs.certID); !ok || status != StatusActive {
-		c.Disconnect(broker.ReasonAuthError, codeAdministrative)
+		c.Disconnect(broker.ReasonAuthError, broker.CodeAdministrative)
 	}
 }
 
@@ -113,6 +105,6 @@ func (h *awsSide) certificateStatusChanged(certID string, status CertStatus) {
 	cc.mu.Unlock()
 	for _, c := range clients {
 		h.log.Info("closing connection of certificate that left ACTIVE", "client", c.ID, "certificate", certID, "status", status)
-		c.Disconnect(broker.ReasonAuthError, codeAdministrative)
+		c.Disconnect(broker.ReasonAuthError, broker.CodeAdministrative)
 	}
 }

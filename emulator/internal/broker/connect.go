@@ -46,6 +46,13 @@ const (
 	codeSubIDsUnsupported  = 0xA1
 )
 
+// Reason codes the broker's users answer with: an Authorizer refusing a
+// CONNECT, and a Disconnect for an administrative action.
+const (
+	CodeNotAuthorized  = codeNotAuthorized
+	CodeAdministrative = codeAdministrative
+)
+
 // GeneratedIDPrefix starts the client IDs the broker assigns; client IDs
 // with a leading "$" are otherwise refused, as AWS reserves them.
 const GeneratedIDPrefix = "$GEN/"
