@@ -336,22 +336,32 @@ func (c *Console) sessionEvents(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// sessionSubscribe subscribes: form fields filter and qos.
-func (c *Console) sessionSubscribe(w http.ResponseWriter, r *http.Request) {
+// sessionForm finds the request's test-client session and reads its form
+// and the form's qos field, answering the request itself when one fails.
+func (c *Console) sessionForm(w http.ResponseWriter, r *http.Request) (*tcSession, byte, bool) {
 	s, ok := c.session(w, r)
 	if !ok {
-		return
+		return nil, 0, false
 	}
 	if err := r.ParseForm(); err != nil {
 		jsonError(w, http.StatusBadRequest, err.Error())
-		return
+		return nil, 0, false
 	}
-	filter := r.PostForm.Get("filter")
 	qos, err := parseQoS(r.PostForm.Get("qos"))
 	if err != nil {
 		jsonError(w, http.StatusBadRequest, err.Error())
+		return nil, 0, false
+	}
+	return s, qos, true
+}
+
+// sessionSubscribe subscribes: form fields filter and qos.
+func (c *Console) sessionSubscribe(w http.ResponseWriter, r *http.Request) {
+	s, qos, ok := c.sessionForm(w, r)
+	if !ok {
 		return
 	}
+	filter := r.PostForm.Get("filter")
 	if err := iotcore.CheckFilter(filter); err != nil {
 		jsonError(w, http.StatusBadRequest, fmt.Sprintf("filter %q: %v", filter, err))
 		return
@@ -367,20 +377,11 @@ func (c *Console) sessionSubscribe(w http.ResponseWriter, r *http.Request) {
 
 // sessionPublish publishes: form fields topic, qos, retain and payload.
 func (c *Console) sessionPublish(w http.ResponseWriter, r *http.Request) {
-	s, ok := c.session(w, r)
+	s, qos, ok := c.sessionForm(w, r)
 	if !ok {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		jsonError(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	topic := r.PostForm.Get("topic")
-	qos, err := parseQoS(r.PostForm.Get("qos"))
-	if err != nil {
-		jsonError(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	if err := iotcore.CheckTopic(topic); err != nil {
 		jsonError(w, http.StatusBadRequest, fmt.Sprintf("topic %q: %v", topic, err))
 		return
