@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -169,6 +170,16 @@ func (c *rawClient) message() (string, []byte) {
 	return pk.TopicName, pk.Payload
 }
 
+// publishMany publishes n messages of payload at QoS 1, to prefix0,
+// prefix1…, waiting for each one's PUBACK.
+func (c *rawClient) publishMany(prefix string, n int, payload []byte) {
+	c.t.Helper()
+	for i := range n {
+		c.publish(prefix+strconv.Itoa(i), payload, 1, uint16(i+1))
+		c.puback(uint16(i + 1))
+	}
+}
+
 // puback reads the next packet, which must be the PUBACK of id.
 func (c *rawClient) puback(id uint16) {
 	c.t.Helper()
@@ -254,10 +265,7 @@ func TestSlowReaderGetsEverythingOnceItReadsAgain(t *testing.T) {
 		pub := dialRaw(t, addr, "pub", 4, 0)
 		const n = 200
 		payload := bytes.Repeat([]byte("x"), 8<<10)
-		for i := range n {
-			pub.publish(fmt.Sprintf("big/%d", i), payload, 1, uint16(i+1))
-			pub.puback(uint16(i + 1))
-		}
+		pub.publishMany("big/", n, payload)
 		requireFullSocket(t, s, loops)
 		for i := range n {
 			topic, p := sub.message()
@@ -282,10 +290,7 @@ func TestPeerClosingDuringABlockedWriteIsTornDown(t *testing.T) {
 		sub.subscribe("big/#", 0)
 		pub := dialRaw(t, addr, "pub", 4, 0)
 		payload := bytes.Repeat([]byte("x"), 8<<10)
-		for i := range 100 {
-			pub.publish(fmt.Sprintf("big/%d", i), payload, 1, uint16(i+1))
-			pub.puback(uint16(i + 1))
-		}
+		pub.publishMany("big/", 100, payload)
 		requireFullSocket(t, s, loops)
 		start := time.Now()
 		_ = sub.conn.Close()
@@ -317,10 +322,7 @@ func TestCloseIsBoundedWithABlockedWriter(t *testing.T) {
 		sub.subscribe("big/#", 0)
 		pub := dialRaw(t, addr, "pub", 4, 0)
 		payload := bytes.Repeat([]byte("x"), 8<<10)
-		for i := range 100 {
-			pub.publish(fmt.Sprintf("big/%d", i), payload, 1, uint16(i+1))
-			pub.puback(uint16(i + 1))
-		}
+		pub.publishMany("big/", 100, payload)
 		requireFullSocket(t, s, loops)
 		start := time.Now()
 		if err := s.Close(); err != nil {

@@ -59,12 +59,8 @@ func TestPacketsHeldWhileOutputWaitsAreHandled(t *testing.T) {
 			t.Fatal(err)
 		}
 		pub := dialRaw(t, addr, "publisher", 4, 0)
-		payload := make([]byte, 4096)
 		const stored = 200
-		for id := uint16(1); id <= stored; id++ {
-			pub.publish("data/x", payload, 1, id)
-			pub.puback(id)
-		}
+		pub.publishMany("data/", stored, make([]byte, 4096))
 		again := sendConnect(t, addr, "resumer", 4, false, 4096, packets.Pingreq<<4, 0)
 		time.Sleep(200 * time.Millisecond) // the stored messages fill the socket
 		for n := 0; ; n++ {
